@@ -1,0 +1,72 @@
+/**
+ * Every name Temporal sees: workflow ids, task queue, signals, queries, updates, search
+ * attributes. Workflows, the client, the worker and the schedules import them from here.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ControlsChange, ControlsState } from './controls-model';
+import type { JobName } from './jobs';
+
+export const CONTROLS_WORKFLOW_ID = 'ops-controls';
+export const CONTROLS_WORKFLOW_TYPE = 'opsControls';
+export const DEFAULT_TASK_QUEUE = 'personal-ops-jobs';
+/** Memo key marking Temporal objects (schedules) that this project owns and may reconcile. */
+export const OWNER_MEMO_KEY = 'owner';
+export const OWNER = 'personal-ops';
+
+export const JOB_SEARCH_ATTRIBUTE = defineSearchAttributeKey('OpsJob', SearchAttributeType.KEYWORD);
+export const OUTCOME_SEARCH_ATTRIBUTE = defineSearchAttributeKey('OpsOutcome', SearchAttributeType.KEYWORD);
+export const CUSTOM_SEARCH_ATTRIBUTES = [JOB_SEARCH_ATTRIBUTE, OUTCOME_SEARCH_ATTRIBUTE] as const;
+
+// ops-controls
+export const getControlsQuery = defineQuery<ControlsState>('getControls');
+export const setControlsUpdate = defineUpdate<ControlsState, [ControlsChange]>('setControls');
+export interface JobRegistration {
+  workflowId: string;
+  job: JobName;
+}
+/** A job joins the fan-out list and gets the current controls in one step, so no change slips between. */
+export const registerJobUpdate = defineUpdate<ControlsState, [JobRegistration]>('registerJob');
+export const jobEndedSignal = defineSignal<[string]>('jobEnded');
+
+// every job
+export const controlsChangedSignal = defineSignal<[ControlsState]>('controlsChanged');
+export const jobProgressQuery = defineQuery<JobProgress>('jobProgress');
+
+export interface JobProgress {
+  job: JobName;
+  step: string;
+  detail: Record<string, unknown>;
+}
+
+export type Trigger = 'schedule' | 'manual' | 'replay' | 'retry_queue';
+
+export interface JobInput {
+  trigger?: Trigger;
+  /** Set when this run re-runs a dead letter; the outcome is written back to it. */
+  replayOf?: number;
+  params?: Record<string, unknown>;
+}
+
+export type JobOutcome = 'succeeded' | 'skipped' | 'failed';
+
+export interface JobResult {
+  job: JobName;
+  workflowId: string;
+  outcome: JobOutcome;
+  reason?: string;
+  error?: string;
+  category?: string;
+  output?: Record<string, unknown>;
+  durationMs: number;
+}
+
+export const SKIP_REASONS = {
+  killSwitch: 'Kill switch is active',
+  jobsDisabled: 'Jobs are disabled',
+  quietHours: 'Quiet hours',
+  notImplemented: 'not implemented',
+  notConfigured: 'not configured',
+  writesDisabled: 'Writes are disabled',
+  commsDisabled: 'Comms are disabled',
+} as const;
