@@ -1,0 +1,232 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, ENV_KEYS, loadConfig } from '../../src/config';
+
+const dir = mkdtempSync(join(tmpdir(), 'ops-config-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function writeTemp(ext: string, text: string): string {
+  const path = join(dir, `config-${++fileCount}.${ext}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function getPath(target: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], target);
+}
+
+function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError, got none');
+}
+
+describe('defaults (the spec values)', () => {
+  const config = loadConfig({});
+
+  it('retry policy is the spec RETRY_POLICY', () => {
+    expect(config.retry).toEqual({ initialDelayMs: 2000, backoffMultiplier: 2, maxAttempts: 5, maxDelayMs: 60_000 });
+  });
+
+  it('time zone is America/Chicago, for schedules and quiet hours', () => {
+    expect(config.timezone).toBe('America/Chicago');
+    expect(config.controls.quietHours.timeZone).toBe('America/Chicago');
+  });
+
+  it('limits: 3 consecutive failures alert, 1 health alert per hour, retry queue 10 per run x 5 attempts', () => {
+    expect(config.limits).toMatchObject({
+      consecutiveFailuresAlert: 3,
+      healthAlertEveryMinutes: 60,
+      retryQueueBatch: 10,
+      retryQueueMaxAttempts: 5,
+    });
+  });
+
+  it('retention: audit 365 days, dead letters 30, incidents 90', () => {
+    expect(config.retention).toEqual({ auditDays: 365, deadLetterDays: 30, incidentDays: 90 });
+  });
+
+  it('Temporal: localhost:7233, Web UI 8233, namespace default; data dir .data; SQLite (no DATABASE_URL)', () => {
+    expect(config.temporal).toMatchObject({ address: 'localhost:7233', uiPort: 8233, namespace: 'default' });
+    expect(config.dataDir).toBe('.data');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporal.workflowBundle).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('controls start permissive with quiet hours off; no schedule overrides', () => {
+    expect(config.controls).toMatchObject({ killSwitch: false, jobsEnabled: true, commsEnabled: true, writeEnabled: true });
+    expect(config.controls.quietHours.enabled).toBe(false);
+    expect(config.jobs).toEqual({});
+  });
+
+  it('an empty file gives the same config as none', () => {
+    expect(loadConfig({ OPS_CONFIG: writeTemp('yaml', '# nothing set\n') })).toEqual(config);
+  });
+});
+
+describe('environment variables', () => {
+  // One valid value per variable, with the value the config should hold.
+  const samples: Record<keyof typeof ENV_KEYS, [string, unknown]> = {
+    TEMPORAL_ADDRESS: ['temporal.internal:7234', 'temporal.internal:7234'],
+    TEMPORAL_NAMESPACE: ['ops', 'ops'],
+    TEMPORAL_UI_PORT: ['9233', 9233],
+    TEMPORAL_CLI_PATH: ['/opt/temporal/bin/temporal', '/opt/temporal/bin/temporal'],
+    TEMPORAL_TASK_QUEUE: ['ops-jobs-2', 'ops-jobs-2'],
+    OPS_WORKFLOW_BUNDLE: ['/app/dist/workflow-bundle.js', '/app/dist/workflow-bundle.js'],
+    OPS_DATA_DIR: ['/data', '/data'],
+    DATABASE_URL: ['postgres://ops:secret@db:5432/personal_ops', 'postgres://ops:secret@db:5432/personal_ops'],
+    LOG_LEVEL: ['debug', 'debug'],
+    OPS_TIMEZONE: ['Europe/Paris', 'Europe/Paris'],
+    OPS_CACHE_DIR: ['/var/cache/ops', '/var/cache/ops'],
+  };
+
+  it.each(Object.entries(samples))('%s sets its config key', (name, [value, expected]) => {
+    const config = loadConfig({ [name]: value });
+    expect(getPath(config, ENV_KEYS[name as keyof typeof ENV_KEYS])).toEqual(expected);
+  });
+
+  it('the table above covers every variable (a new one needs a row)', () => {
+    expect(Object.keys(samples).sort()).toEqual(Object.keys(ENV_KEYS).sort());
+  });
+
+  it('an empty variable counts as unset (compose `${VAR:-}`)', () => {
+    expect(loadConfig({ TEMPORAL_UI_PORT: '', DATABASE_URL: '', OPS_CONFIG: '' })).toEqual(loadConfig({}));
+  });
+
+  it('a variable wins over the file', () => {
+    const file = writeTemp('yaml', 'temporal:\n  address: from-file:7233\n  namespace: file-ns\n');
+    const config = loadConfig({ OPS_CONFIG: file, TEMPORAL_ADDRESS: 'from-env:7233' });
+    expect(config.temporal.address).toBe('from-env:7233');
+    expect(config.temporal.namespace).toBe('file-ns');
+  });
+});
+
+describe('config file (OPS_CONFIG)', () => {
+  it('reads YAML', () => {
+    const file = writeTemp(
+      'yaml',
+      [
+        'timezone: Europe/Berlin',
+        'retry:',
+        '  maxAttempts: 7',
+        'retention:',
+        '  auditDays: 400',
+        'jobs:',
+        '  daily_digest: { at: "07:30" }',
+        '  sync_notion: { every: 15m }',
+        'controls:',
+        '  quietHours: { enabled: true, start: "23:00" }',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({ OPS_CONFIG: file });
+    expect(config.timezone).toBe('Europe/Berlin');
+    expect(config.retry).toEqual({ initialDelayMs: 2000, backoffMultiplier: 2, maxAttempts: 7, maxDelayMs: 60_000 });
+    expect(config.retention.auditDays).toBe(400);
+    expect(config.jobs).toEqual({ daily_digest: { at: '07:30' }, sync_notion: { every: '15m' } });
+    expect(config.controls.quietHours).toEqual({ enabled: true, start: '23:00', end: '07:00', timeZone: 'America/Chicago' });
+  });
+
+  it('reads JSON', () => {
+    const file = writeTemp(
+      'json',
+      JSON.stringify({
+        temporal: { namespace: 'prod', uiPort: 8080 },
+        limits: { retryQueueBatch: 20 },
+        jobs: { health_monitor: { every: '1m' } },
+      }),
+    );
+    const config = loadConfig({ OPS_CONFIG: file });
+    expect(config.temporal).toMatchObject({ namespace: 'prod', uiPort: 8080, address: 'localhost:7233' });
+    expect(config.limits.retryQueueBatch).toBe(20);
+    expect(config.limits.consecutiveFailuresAlert).toBe(3);
+    expect(config.jobs.health_monitor).toEqual({ every: '1m' });
+  });
+
+  it('a missing file is a ConfigError naming OPS_CONFIG and the path', () => {
+    const missing = join(dir, 'nope', 'ops.yaml');
+    const err = configErrorOf(() => loadConfig({ OPS_CONFIG: missing }));
+    expect(err.message).toContain('OPS_CONFIG');
+    expect(err.message).toContain('not found');
+    expect(err.message).toContain(missing);
+  });
+
+  it.each([
+    ['yaml', 'retry:\n  maxAttempts: [1, 2\n'],
+    ['json', '{"retry": {"maxAttempts": 5,}'],
+  ])('an unparseable %s file is a ConfigError naming OPS_CONFIG and the path', (ext, text) => {
+    const file = writeTemp(ext, text);
+    const err = configErrorOf(() => loadConfig({ OPS_CONFIG: file }));
+    expect(err.message).toMatch(/^Invalid configuration:/);
+    expect(err.message).toContain(`OPS_CONFIG (${file})`);
+  });
+
+  it.each([
+    ['a list', '- 1\n- 2\n'],
+    ['a scalar', 'just text\n'],
+  ])('a file holding %s is rejected: the top level must be a mapping', (_what, text) => {
+    const err = configErrorOf(() => loadConfig({ OPS_CONFIG: writeTemp('yaml', text) }));
+    expect(err.message).toContain('the top level must be a mapping');
+  });
+
+  it('a directory (what Docker mounts when the host file is missing) is a ConfigError, not a crash', () => {
+    const sub = join(dir, 'a-directory.yaml');
+    mkdirSync(sub);
+    const err = configErrorOf(() => loadConfig({ OPS_CONFIG: sub }));
+    expect(err.message).toContain(`OPS_CONFIG (${sub})`);
+  });
+});
+
+describe('an invalid config', () => {
+  it('fails with ONE message listing every bad key, its reason, and the variable it came from', () => {
+    const file = writeTemp(
+      'yaml',
+      ['retry:', '  maxAttempts: 0', 'jobs:', '  daily_digest:', '    at: "25:00"', 'frobnicate: true', ''].join('\n'),
+    );
+    const err = configErrorOf(() =>
+      loadConfig({ OPS_CONFIG: file, TEMPORAL_UI_PORT: 'abc', OPS_TIMEZONE: 'Mars/Base' }),
+    );
+    const lines = err.message.split('\n');
+    expect(lines[0]).toBe('Invalid configuration:');
+    const line = (needle: string): string => {
+      const found = lines.filter((l) => l.includes(needle));
+      expect(found, `one line for ${needle} in:\n${err.message}`).toHaveLength(1);
+      return found[0]!;
+    };
+    expect(line('temporal.uiPort')).toMatch(/temporal\.uiPort \(TEMPORAL_UI_PORT\): .*number/);
+    expect(line('timezone')).toMatch(/timezone \(OPS_TIMEZONE\): unknown IANA time zone/);
+    expect(line('retry.maxAttempts')).toMatch(/retry\.maxAttempts: .*(>0|too small)/i);
+    expect(line('jobs.daily_digest.at')).toMatch(/jobs\.daily_digest\.at: expected HH:MM/);
+    expect(line('frobnicate')).toMatch(/nrecognized key.*"frobnicate"/);
+    expect(lines).toHaveLength(6);
+  });
+
+  it.each([
+    ['TEMPORAL_ADDRESS', 'localhost', 'temporal.address', /host:port/],
+    ['DATABASE_URL', 'mysql://root@db/ops', 'databaseUrl', /postgres:\/\//],
+    ['LOG_LEVEL', 'loud', 'logLevel', /expected one of/i],
+    ['TEMPORAL_UI_PORT', '70000', 'temporal.uiPort', /65535/],
+  ])('%s=%s is reported against its key and variable', (name, value, key, reason) => {
+    const err = configErrorOf(() => loadConfig({ [name]: value }));
+    expect(err.message).toContain(`${key} (${name}):`);
+    expect(err.message).toMatch(reason);
+  });
+
+  it('a job cadence with both every and at is refused', () => {
+    const file = writeTemp('yaml', 'jobs:\n  sync_n8n: { every: 30m, at: "02:00" }\n');
+    expect(configErrorOf(() => loadConfig({ OPS_CONFIG: file })).message).toMatch(/jobs\.sync_n8n: give either every or at/);
+  });
+
+  it('a job that is not one of the spec ten is refused', () => {
+    const file = writeTemp('yaml', 'jobs:\n  send_fax: { every: 5m }\n');
+    expect(configErrorOf(() => loadConfig({ OPS_CONFIG: file })).message).toMatch(/jobs: .*"send_fax"/);
+  });
+});
