@@ -61,7 +61,7 @@ export const configSchema = z.strictObject({
         .partial()
         .strict()
         .prefault({})
-        .transform((q) => ({ enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago', ...q })),
+        .transform((q) => ({ enabled: false, start: '22:00', end: '07:00', ...q })),
     })
     .prefault({}),
   jobs: jobsSchema.prefault({}),
@@ -91,7 +91,12 @@ export const configSchema = z.strictObject({
       incidentDays: positiveInt.default(90),
     })
     .prefault({}),
-});
+})
+  // Quiet hours follow the configured time zone unless they name their own.
+  .transform((c) => ({
+    ...c,
+    controls: { ...c.controls, quietHours: { timeZone: c.timezone, ...c.controls.quietHours } },
+  }));
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -132,7 +132,7 @@ describe('config file (OPS_CONFIG)', () => {
     expect(config.retry).toEqual({ initialDelayMs: 2000, backoffMultiplier: 2, maxAttempts: 7, maxDelayMs: 60_000 });
     expect(config.retention.auditDays).toBe(400);
     expect(config.jobs).toEqual({ daily_digest: { at: '07:30' }, sync_notion: { every: '15m' } });
-    expect(config.controls.quietHours).toEqual({ enabled: true, start: '23:00', end: '07:00', timeZone: 'America/Chicago' });
+    expect(config.controls.quietHours).toEqual({ enabled: true, start: '23:00', end: '07:00', timeZone: 'Europe/Berlin' }); // quiet hours follow the configured time zone
   });
 
   it('reads JSON', () => {
