@@ -1,0 +1,71 @@
+/**
+ * The activity boundary, written once: a last-line kill-switch check against the store mirror,
+ * one child logger per activity with its duration, and every error classified into its spec
+ * category as an ApplicationFailure (retryable or not per the policy table; Retry-After honoured).
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
+import { classifyError, KillSwitchActive, OpsError } from '../errors';
+import { CATEGORY_POLICIES, mayRetry } from '../policies';
+import { readControls } from '../store';
+import type { ActivityDeps } from './deps';
+import { FRAMEWORK_ACTIVITY_NAMES } from './framework';
+
+export function activityBoundary(deps: Pick<ActivityDeps, 'store' | 'config'>) {
+  return (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
+    inbound: new ActivityBoundary(ctx, deps),
+  });
+}
+
+class ActivityBoundary implements ActivityInboundCallsInterceptor {
+  constructor(
+    private readonly ctx: Context,
+    private readonly deps: Pick<ActivityDeps, 'store' | 'config'>,
+  ) {}
+
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const info = this.ctx.info;
+    const started = performance.now();
+    const meta = {
+      activity: info.activityType,
+      workflowId: info.workflowExecution?.workflowId,
+      attempt: info.attempt,
+    };
+    try {
+      if (!FRAMEWORK_ACTIVITY_NAMES.has(info.activityType)) {
+        // Closes the gap between a kill-switch Update and the signal reaching a job.
+        const controls = await readControls(this.deps.store.db);
+        if (controls?.killSwitch) throw new KillSwitchActive();
+      }
+      const result = await next(input);
+      this.ctx.log.debug('activity completed', { ...meta, durationMs: Math.round(performance.now() - started) });
+      return result;
+    } catch (err) {
+      const durationMs = Math.round(performance.now() - started);
+      if (err instanceof CancelledFailure || (this.ctx.cancellationSignal.aborted && !(err instanceof OpsError))) {
+        this.ctx.log.info('activity cancelled', { ...meta, durationMs });
+        throw err;
+      }
+      if (err instanceof ApplicationFailure) throw err;
+      const classified = classifyError(err);
+      const policy = CATEGORY_POLICIES[classified.category];
+      const retryable = mayRetry(classified.category, info.attempt, this.deps.config.retry);
+      this.ctx.log.warn('activity failed', {
+        ...meta,
+        durationMs,
+        category: classified.category,
+        error: classified.message,
+        willRetry: retryable,
+      });
+      throw ApplicationFailure.create({
+        type: classified.category,
+        message: classified.message,
+        nonRetryable: !retryable,
+        nextRetryDelay: policy.honoursRetryAfter ? classified.retryAfterMs : undefined,
+        details: [{ category: classified.category, attempt: info.attempt }],
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Bookkeeping activities of the job wrapper and ops-controls. They are exempt from the
+ * kill-switch check: recording that a job was stopped must still happen.
+ */
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import type { ControlsChange, ControlsState } from '../controls-model';
+import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, registerJobUpdate, type JobInput, type JobRegistration, type JobResult } from '../definitions';
+import { initialControls } from '../controls-initial';
+import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
+import {
+  consecutiveFailures,
+  getDeadLetter,
+  hasOpenIncident,
+  insertAudit,
+  insertDeadLetter,
+  raiseIncident,
+  recordReplayOutcome,
+  saveControls,
+} from '../store';
+import type { ActivityDeps } from './deps';
+import type { opsControls } from '../workflows/controls';
+
+type OpsControlsWorkflow = typeof opsControls;
+
+export interface JobSettings {
+  retry: RetrySettings;
+  activityTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface RunRecord {
+  result: JobResult;
+  input: JobInput;
+  attempts?: number;
+}
+
+export interface RunRecorded {
+  consecutiveFailures: number;
+  deadLetterId?: number;
+  alertRaised: boolean;
+}
+
+export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun']);
+
+export function createFrameworkActivities(deps: ActivityDeps) {
+  const { config, store, client, now } = deps;
+  const db = store.db;
+
+  return {
+    /** Registers the job for controls signals and returns the controls and run settings. */
+    async joinControls(registration: JobRegistration): Promise<{ controls: ControlsState; settings: JobSettings }> {
+      const start = new WithStartWorkflowOperation<OpsControlsWorkflow>(CONTROLS_WORKFLOW_TYPE, {
+        workflowId: CONTROLS_WORKFLOW_ID,
+        taskQueue: config.temporal.taskQueue,
+        args: [{ state: await initialControls(config, store, now()) }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      const controls = await client.workflow.executeUpdateWithStart(registerJobUpdate, {
+        args: [registration],
+        startWorkflowOperation: start,
+      });
+      return {
+        controls,
+        settings: {
+          retry: config.retry,
+          activityTimeoutMs: config.limits.activityTimeoutMs,
+          heartbeatTimeoutMs: config.limits.heartbeatTimeoutMs,
+        },
+      };
+    },
+
+    async persistControls(args: { state: ControlsState; change: ControlsChange }): Promise<void> {
+      const { actor, reason, ...change } = args.change;
+      await saveControls(db, args.state as unknown as Parameters<typeof saveControls>[1], { actor, reason, change });
+    },
+
+    /** The spec's afterJobExecution: audit row, dead letter, incidents. */
+    async recordRun({ result, input, attempts }: RunRecord): Promise<RunRecorded> {
+      const at = now();
+      await insertAudit(db, {
+        ts: at.toISOString(),
+        action: result.job,
+        action_type: 'system',
+        success: result.outcome === 'succeeded' ? 1 : 0,
+        outcome: result.outcome,
+        error: result.error ?? result.reason ?? null,
+        duration_ms: result.durationMs,
+        input_data: JSON.stringify(input),
+        output_data: result.output ? JSON.stringify(result.output) : null,
+        workflow_id: result.workflowId,
+        actor: input.trigger ?? 'manual',
+        reason: result.reason ?? null,
+      });
+
+      let deadLetterId: number | undefined;
+      if (input.replayOf !== undefined) {
+        await recordReplay(deps, input, result, at);
+      } else if (result.outcome === 'failed') {
+        deadLetterId = await insertDeadLetter(db, {
+          created_at: at.toISOString(),
+          job: result.job,
+          workflow_id: result.workflowId,
+          input: JSON.stringify(input),
+          error: result.error ?? 'unknown error',
+          category: result.category ?? 'internal',
+          attempts: attempts ?? 1,
+        });
+        await raiseIncident(db, {
+          type: 'dead_letter',
+          severity: 'WARN',
+          title: `${result.job} failed and was dead-lettered (#${deadLetterId})`,
+          body: `${result.category ?? 'internal'} error after ${attempts ?? 1} attempt(s): ${result.error ?? ''}`,
+          job: result.job,
+          relatedWorkflowId: result.workflowId,
+          now: at,
+        });
+      }
+
+      if (result.outcome !== 'failed') return { consecutiveFailures: 0, deadLetterId, alertRaised: false };
+
+      let alertRaised = false;
+      const category = isErrorCategory(result.category) ? result.category : 'internal';
+      if (CATEGORY_POLICIES[category].alertAtOnce) {
+        const raised = await raiseIncident(db, {
+          type: `${category}_failure`,
+          severity: CATEGORY_POLICIES[category].alertSeverity,
+          title: `${result.job}: ${category} error, not retried`,
+          body: result.error ?? '',
+          job: result.job,
+          relatedWorkflowId: result.workflowId,
+          dedupeKey: `${category}_failure:${result.job}`,
+          dedupeWindowMs: 60 * 60_000,
+          now: at,
+        });
+        alertRaised ||= raised.created;
+      }
+      const streak = await consecutiveFailures(db, result.job);
+      if (
+        streak >= config.limits.consecutiveFailuresAlert &&
+        !(await hasOpenIncident(db, { type: 'consecutive_failures', job: result.job }))
+      ) {
+        await raiseIncident(db, {
+          type: 'consecutive_failures',
+          severity: 'WARN',
+          title: `${result.job} failed ${streak} times in a row`,
+          body: `Last error (${category}): ${result.error ?? ''}`,
+          job: result.job,
+          relatedWorkflowId: result.workflowId,
+          now: at,
+        });
+        alertRaised = true;
+      }
+      return { consecutiveFailures: streak, deadLetterId, alertRaised };
+    },
+  };
+}
+
+async function recordReplay(deps: ActivityDeps, input: JobInput, result: JobResult, at: Date): Promise<void> {
+  const letter = await getDeadLetter(deps.store.db, input.replayOf!);
+  if (!letter) return;
+  const automatic = input.trigger === 'retry_queue';
+  const countsAsAttempt = automatic && result.outcome === 'failed';
+  const attemptsAfter = letter.replay_attempts + (countsAsAttempt ? 1 : 0);
+  await recordReplayOutcome(deps.store.db, letter.id, {
+    succeeded: result.outcome === 'succeeded',
+    error: result.error ?? result.reason,
+    now: at,
+    nextAttemptAt: new Date(at.getTime() + backoffDelayMs(Math.max(1, attemptsAfter), deps.config.retry)),
+    exhausted: attemptsAfter >= deps.config.limits.retryQueueMaxAttempts,
+    countsAsAttempt,
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * The typed client for programs: jobs, controls, schedules, dead letters, audit and incidents.
+ * opsctl is a thin layer over it.
+ */
+import {
+  Client,
+  Connection,
+  ScheduleNotFoundError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from './config';
+import { sqlitePath } from './config';
+import { parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
+import { initialControls } from './controls-initial';
+import {
+  CONTROLS_WORKFLOW_ID,
+  CONTROLS_WORKFLOW_TYPE,
+  JOB_SEARCH_ATTRIBUTE,
+  getControlsQuery,
+  jobProgressQuery,
+  setControlsUpdate,
+  type JobInput,
+  type JobProgress,
+  type JobResult,
+} from './definitions';
+import { isJobName, JOB_NAMES, type JobName } from './jobs';
+import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
+import { describeCadence, resolveSchedules } from './schedules/table';
+import type { Logger } from './logger';
+import {
+  getDeadLetter,
+  listAudit,
+  listDeadLetters,
+  listIncidents,
+  markReplayStarted,
+  migrateToLatest,
+  openStore,
+  type Store,
+} from './store';
+import type { opsControls } from './workflows/controls';
+
+export class OpsClientError extends Error {
+  override readonly name = 'OpsClientError';
+}
+
+export interface ScheduleStatus {
+  job: JobName;
+  cadence: string;
+  exists: boolean;
+  paused: boolean;
+  note?: string;
+  nextRunTimes: string[];
+  lastRun?: { at: string; outcome: string | null; workflowId: string | null; error: string | null };
+}
+
+export interface SystemStatus {
+  controls?: ControlsState;
+  temporal: { ok: boolean; address: string; namespace: string; error?: string };
+  store: { ok: boolean; dialect: string; error?: string };
+  schedules: ScheduleStatus[];
+}
+
+export function manualWorkflowId(job: JobName, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15);
+  return `${job}-manual-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export class OpsClient {
+  constructor(
+    readonly temporal: Client,
+    readonly store: Store,
+    readonly config: Config,
+    private readonly owned: { connection?: Connection } = {},
+  ) {}
+
+  static async connect(config: Config): Promise<OpsClient> {
+    const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
+    try {
+      await migrateToLatest(store);
+      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      return new OpsClient(client, store, config, { connection });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    await this.owned.connection?.close();
+  }
+
+  // ---- controls ----
+
+  /** Starts ops-controls if it is not running (idempotent). */
+  async ensureControls(): Promise<void> {
+    await this.temporal.workflow.start<typeof opsControls>(CONTROLS_WORKFLOW_TYPE, {
+      workflowId: CONTROLS_WORKFLOW_ID,
+      taskQueue: this.config.temporal.taskQueue,
+      args: [{ state: await initialControls(this.config, this.store, new Date()) }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
+
+  async getControls(): Promise<ControlsState> {
+    await this.ensureControls();
+    return this.controlsHandle().query(getControlsQuery);
+  }
+
+  /** Validates locally first, so a bad change fails with a clear message before reaching Temporal. */
+  async changeControls(change: ControlsChange): Promise<ControlsState> {
+    const parsed = parseControlsChange(change);
+    await this.ensureControls();
+    return this.controlsHandle().executeUpdate(setControlsUpdate, { args: [parsed] });
+  }
+
+  setKillSwitch(on: boolean, who: { actor: string; reason: string }): Promise<ControlsState> {
+    return this.changeControls({ killSwitch: on, ...who });
+  }
+
+  private controlsHandle(): WorkflowHandle<typeof opsControls> {
+    return this.temporal.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+  }
+
+  // ---- jobs ----
+
+  async startJob(job: string, input: JobInput = {}, workflowId?: string): Promise<{ job: JobName; workflowId: string }> {
+    const name = requireJob(job);
+    const id = workflowId ?? manualWorkflowId(name);
+    await this.temporal.workflow.start(name, {
+      workflowId: id,
+      taskQueue: this.config.temporal.taskQueue,
+      args: [{ trigger: 'manual', ...input }],
+      typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: name }],
+    });
+    return { job: name, workflowId: id };
+  }
+
+  /** The JobResult of a run, waiting for it to end. A failed run's result comes from its failure. */
+  async jobResult(workflowId: string): Promise<JobResult> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'JobFailed') {
+        return err.cause.details?.[0] as JobResult;
+      }
+      throw err;
+    }
+  }
+
+  async runJob(job: string, input: JobInput = {}): Promise<JobResult> {
+    const { workflowId } = await this.startJob(job, input);
+    return this.jobResult(workflowId);
+  }
+
+  async jobProgress(workflowId: string): Promise<JobProgress | undefined> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).query(jobProgressQuery);
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- schedules ----
+
+  reconcileSchedules(logger: Logger): Promise<ReconcileReport> {
+    return reconcileSchedules(this.temporal, this.config, logger);
+  }
+
+  async listSchedules(): Promise<ScheduleStatus[]> {
+    return Promise.all(
+      resolveSchedules(this.config).map(async (row): Promise<ScheduleStatus> => {
+        const cadence = describeCadence(row.cadence, row.timezone);
+        const [last] = await listAudit(this.store.db, { job: row.job, limit: 1 });
+        const lastRun = last
+          ? { at: last.ts, outcome: last.outcome, workflowId: last.workflow_id, error: last.error }
+          : undefined;
+        try {
+          const d = await this.temporal.schedule.getHandle(row.job).describe();
+          return {
+            job: row.job,
+            cadence,
+            exists: true,
+            paused: d.state.paused,
+            note: d.state.note,
+            nextRunTimes: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+            lastRun,
+          };
+        } catch (err) {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+          return { job: row.job, cadence, exists: false, paused: false, nextRunTimes: [], lastRun };
+        }
+      }),
+    );
+  }
+
+  async pauseSchedule(job: string, note = 'paused by opsctl'): Promise<void> {
+    await this.temporal.schedule.getHandle(requireJob(job)).pause(note);
+  }
+
+  async resumeSchedule(job: string, note = 'resumed by opsctl'): Promise<void> {
+    await this.temporal.schedule.getHandle(requireJob(job)).unpause(note);
+  }
+
+  async triggerSchedule(job: string): Promise<void> {
+    await this.temporal.schedule.getHandle(requireJob(job)).trigger();
+  }
+
+  // ---- dead letters, audit, incidents ----
+
+  listDeadLetters(filter: { status?: string } = {}) {
+    return listDeadLetters(this.store.db, filter);
+  }
+
+  /** Re-runs a dead letter's job with its original input; the run marks it replayed. */
+  async replayDeadLetter(id: number): Promise<{ job: JobName; workflowId: string }> {
+    const letter = await getDeadLetter(this.store.db, id);
+    if (!letter) throw new OpsClientError(`No dead letter with id ${id}`);
+    if (letter.status === 'resolved') throw new OpsClientError(`Dead letter ${id} is already resolved`);
+    const job = requireJob(letter.job);
+    const input = JSON.parse(letter.input) as JobInput;
+    const workflowId = `${job}-replay-dl${id}-${Date.now().toString(36)}`;
+    await markReplayStarted(this.store.db, id, workflowId, new Date());
+    return this.startJob(job, { ...input, trigger: 'replay', replayOf: id }, workflowId);
+  }
+
+  audit(filter: { job?: string; since?: Date; limit?: number } = {}) {
+    if (filter.job) requireJob(filter.job);
+    return listAudit(this.store.db, filter);
+  }
+
+  incidents(filter: { status?: 'open' | 'resolved'; limit?: number } = {}) {
+    return listIncidents(this.store.db, filter);
+  }
+
+  async status(): Promise<SystemStatus> {
+    const temporal: SystemStatus['temporal'] = {
+      ok: true,
+      address: this.config.temporal.address,
+      namespace: this.config.temporal.namespace,
+    };
+    let controls: ControlsState | undefined;
+    try {
+      controls = await this.getControls();
+    } catch (err) {
+      temporal.ok = false;
+      temporal.error = (err as Error).message;
+    }
+    const store: SystemStatus['store'] = { ok: true, dialect: this.store.dialect };
+    try {
+      await listAudit(this.store.db, { limit: 1 });
+    } catch (err) {
+      store.ok = false;
+      store.error = (err as Error).message;
+    }
+    const schedules = temporal.ok ? await this.listSchedules() : [];
+    return { controls, temporal, store, schedules };
+  }
+}
+
+function requireJob(job: string): JobName {
+  if (!isJobName(job)) {
+    throw new OpsClientError(`Unknown job "${job}". Jobs: ${JOB_NAMES.join(', ')}`);
+  }
+  return job;
+}

@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+
+const DAY_MS = 24 * 3600_000;
+
+/** The spec's retention, by archive flag only: audit rows, resolved dead letters, resolved incidents. */
+export async function archiveOldData(
+  db: Kysely<Database>,
+  opts: { now: Date; auditDays: number; deadLetterDays: number; incidentDays: number },
+): Promise<{ audit: number; deadLetters: number; incidents: number }> {
+  const at = opts.now.toISOString();
+  const before = (days: number) => new Date(opts.now.getTime() - days * DAY_MS).toISOString();
+  return db.transaction().execute(async (tx) => {
+    const audit = await tx
+      .updateTable('agent_audit_log')
+      .set({ archived: 1, archived_at: at })
+      .where('archived', '=', 0)
+      .where('ts', '<', before(opts.auditDays))
+      .executeTakeFirst();
+    const deadLetters = await tx
+      .updateTable('dead_letters')
+      .set({ archived: 1, archived_at: at })
+      .where('archived', '=', 0)
+      .where('status', '=', 'resolved')
+      .where('resolved_at', '<', before(opts.deadLetterDays))
+      .executeTakeFirst();
+    const incidents = await tx
+      .updateTable('incidents')
+      .set({ archived: 1, archived_at: at })
+      .where('archived', '=', 0)
+      .where('status', '=', 'resolved')
+      .where('resolved_at', '<', before(opts.incidentDays))
+      .executeTakeFirst();
+    return {
+      audit: Number(audit.numUpdatedRows),
+      deadLetters: Number(deadLetters.numUpdatedRows),
+      incidents: Number(incidents.numUpdatedRows),
+    };
+  });
+}

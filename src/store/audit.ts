@@ -1,0 +1,39 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { AuditTable, Database } from './schema';
+
+export type AuditRow = Selectable<AuditTable>;
+
+export async function insertAudit(db: Kysely<Database>, row: Insertable<AuditTable>): Promise<void> {
+  await db.insertInto('agent_audit_log').values(row).execute();
+}
+
+export async function listAudit(
+  db: Kysely<Database>,
+  filter: { job?: string; since?: Date; limit?: number; includeArchived?: boolean } = {},
+): Promise<AuditRow[]> {
+  let query = db.selectFrom('agent_audit_log').selectAll();
+  if (filter.job) query = query.where('action', '=', filter.job);
+  if (filter.since) query = query.where('ts', '>=', filter.since.toISOString());
+  if (!filter.includeArchived) query = query.where('archived', '=', 0);
+  return query.orderBy('ts', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+}
+
+/** Failed runs of `job` since its last success; skipped runs neither break nor extend the streak. */
+export async function consecutiveFailures(db: Kysely<Database>, job: string): Promise<number> {
+  const lastSuccess = await db
+    .selectFrom('agent_audit_log')
+    .select('id')
+    .where('action', '=', job)
+    .where('outcome', '=', 'succeeded')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const row = await db
+    .selectFrom('agent_audit_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('action', '=', job)
+    .where('outcome', '=', 'failed')
+    .where('id', '>', lastSuccess?.id ?? 0)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,14 @@
+/** Every workflow the worker registers. Workflow type names are the spec's job ids. */
+export { opsControls } from './controls';
+export { health_monitor } from './health-monitor';
+export { cleanup_old_data } from './cleanup-old-data';
+export { process_retry_queue } from './process-retry-queue';
+export {
+  periodic_scan,
+  daily_digest,
+  morning_call,
+  sync_notion,
+  sync_n8n,
+  sync_hubspot,
+  run_watchers,
+} from './not-implemented';

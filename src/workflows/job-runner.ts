@@ -1,0 +1,211 @@
+/**
+ * The one wrapper every job runs in: register with ops-controls, pre-checks, the body with a
+ * guard before every activity, then one audit row, dead letter and alerts through recordRun.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ControlsState } from '../controls-model';
+import {
+  CONTROLS_WORKFLOW_ID,
+  JOB_SEARCH_ATTRIBUTE,
+  OUTCOME_SEARCH_ATTRIBUTE,
+  controlsChangedSignal,
+  jobEndedSignal,
+  jobProgressQuery,
+  type JobInput,
+  type JobProgress,
+  type JobResult,
+} from '../definitions';
+import type { JobName } from '../jobs';
+import { activityRetryPolicy, isErrorCategory, type ErrorCategory } from '../policies';
+import type { Activities, JobSettings } from '../activities';
+import { Guard, JobSkipped } from './guard';
+
+export interface JobContext {
+  readonly job: JobName;
+  readonly workflowId: string;
+  readonly input: JobInput;
+  readonly settings: JobSettings;
+  /** The controls as they are now (kept current by signal). */
+  controls(): ControlsState;
+  /** Activities, each call preceded by the guard. */
+  readonly act: Activities;
+  /** The same with other options, e.g. `{ heartbeatTimeout }` for long activities that heartbeat. */
+  activities(options: Partial<ActivityOptions>): Activities;
+  /** Any activity interface under the guard (activities registered beside ours, e.g. in tests). */
+  proxy<A extends object>(options?: Partial<ActivityOptions>): A;
+  /** Runs another job as a child run (guarded like an activity). */
+  child(job: JobName, input: JobInput, workflowId: string): Promise<JobResult>;
+  /** Ends the run as `skipped` with this reason. */
+  skip(reason: string): never;
+  progress(step: string, detail?: Record<string, unknown>): void;
+}
+
+export type JobBody = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
+
+const framework = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+});
+const { joinControls } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumAttempts: 5 },
+});
+
+interface Failure {
+  message: string;
+  category: ErrorCategory;
+  attempts?: number;
+}
+
+export async function runJob(job: JobName, input: JobInput, body: JobBody): Promise<JobResult> {
+  const info = workflowInfo();
+  const workflowId = info.workflowId;
+  const startedAt = Date.now();
+  let progress: JobProgress = { job, step: 'starting', detail: {} };
+  setHandler(jobProgressQuery, () => progress);
+  if (!info.typedSearchAttributes.get(JOB_SEARCH_ATTRIBUTE)) {
+    upsertSearchAttributes([{ key: JOB_SEARCH_ATTRIBUTE, value: job }]);
+  }
+  log.info('job started', { job, workflowId, trigger: input.trigger ?? 'manual' });
+
+  let guard: Guard | undefined;
+  const pending: ControlsState[] = [];
+  setHandler(controlsChangedSignal, (state) => {
+    if (guard) guard.onControlsChanged(state);
+    else pending.push(state);
+  });
+
+  let outcome: Pick<JobResult, 'outcome' | 'reason' | 'error' | 'category' | 'output'>;
+  let attempts: number | undefined;
+  try {
+    const joined = await joinControls({ workflowId, job });
+    const g = new Guard(job, joined.controls);
+    guard = g;
+    for (const state of pending) g.onControlsChanged(state);
+    const settings = joined.settings;
+    const defaults: ActivityOptions = {
+      startToCloseTimeout: settings.activityTimeoutMs,
+      retry: activityRetryPolicy(settings.retry),
+    };
+    const proxy = <A extends object>(options: Partial<ActivityOptions> = {}): A =>
+      guarded(g, proxyActivities<A>({ ...defaults, ...options }) as A);
+    const activities = (options: Partial<ActivityOptions>): Activities => proxy<Activities>(options);
+    const ctx: JobContext = {
+      job,
+      workflowId,
+      input,
+      settings,
+      controls: () => g.controls,
+      act: activities({}),
+      activities,
+      proxy,
+      child: async (childJob, childInput, childId) => {
+        g.assertMayProceed();
+        return executeChild<(input: JobInput) => Promise<JobResult>>(childJob, {
+          workflowId: childId,
+          args: [childInput],
+          typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: childJob }],
+        });
+      },
+      skip: (reason) => {
+        throw new JobSkipped(reason);
+      },
+      progress: (step, detail = {}) => {
+        progress = { job, step, detail };
+      },
+    };
+    g.assertMayProceed();
+    const output = await g.run(() => body(ctx));
+    outcome = { outcome: 'succeeded', output: output ?? undefined };
+  } catch (err) {
+    if (err instanceof JobSkipped) {
+      outcome = { outcome: 'skipped', reason: err.reason };
+    } else if (isCancellation(err)) {
+      outcome = { outcome: 'skipped', reason: 'Cancelled by request' };
+    } else {
+      const failure = describeFailure(err);
+      attempts = failure.attempts;
+      outcome =
+        failure.category === 'kill_switch'
+          ? { outcome: 'skipped', reason: failure.message }
+          : { outcome: 'failed', error: failure.message, category: failure.category };
+    }
+  }
+
+  const result: JobResult = { job, workflowId, ...outcome, durationMs: Date.now() - startedAt };
+  // Bookkeeping must happen even when the run itself was cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    const recorded = await framework.recordRun({ result, input, attempts });
+    if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
+    upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);
+    upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null });
+    await getExternalWorkflowHandle(CONTROLS_WORKFLOW_ID)
+      .signal(jobEndedSignal, workflowId)
+      .catch(() => undefined);
+  });
+  log.info('job ended', {
+    job,
+    workflowId,
+    outcome: result.outcome,
+    reason: result.reason,
+    error: result.error,
+    durationMs: result.durationMs,
+  });
+  if (result.outcome === 'failed') {
+    throw ApplicationFailure.create({
+      type: 'JobFailed',
+      message: `${job} failed (${result.category}): ${result.error}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}
+
+function guarded<A extends object>(guard: Guard, proxy: A): A {
+  return new Proxy(proxy, {
+    get(target, name) {
+      const fn = Reflect.get(target, name) as (...args: unknown[]) => Promise<unknown>;
+      return (...args: unknown[]) => {
+        guard.assertMayProceed();
+        return fn(...args);
+      };
+    },
+  });
+}
+
+function describeFailure(err: unknown): Failure {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const cause = err.cause;
+    const detail = cause.details?.[0] as { attempt?: number } | undefined;
+    return {
+      message: cause.message,
+      category: isErrorCategory(cause.type) ? cause.type : 'internal',
+      attempts: detail?.attempt,
+    };
+  }
+  if (err instanceof ActivityFailure) {
+    return { message: err.cause?.message ?? err.message, category: 'transient' };
+  }
+  if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure) {
+    const child = err.cause.details?.[0] as JobResult | undefined;
+    return { message: err.cause.message, category: isErrorCategory(child?.category) ? child.category : 'internal' };
+  }
+  return { message: err instanceof Error ? err.message : String(err), category: 'internal' };
+}

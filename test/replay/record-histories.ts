@@ -1,0 +1,79 @@
+/**
+ * Records one history of every workflow into test/histories/ (npm run record-histories).
+ * Re-record only on purpose: the replay test exists to fail when workflow code changes in a way
+ * that running workflows could not follow.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../../src/config';
+import { CONTROLS_WORKFLOW_ID } from '../../src/definitions';
+import { JOB_NAMES } from '../../src/jobs';
+import { TransientError } from '../../src/errors';
+import { createLogger } from '../../src/logger';
+import { listDeadLetters } from '../../src/store';
+import { findTemporalCli } from '../../src/temporal/cli-binary';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
+import { bootSystem, startTestJob } from '../helpers/system';
+
+const OUT = join(__dirname, '..', 'histories');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('info');
+  const cli = await findTemporalCli({ cliPath: config.temporal.cliPath, cacheDir: config.cacheDir, allowBuild: false, allowDownload: false, logger });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
+  });
+  const sys = await bootSystem({
+    address: env.address,
+    namespace: env.namespace ?? 'default',
+    workflowsPath: require.resolve('../workflows'),
+  });
+  const recorded: string[] = [];
+  const save = async (name: string, workflowId: string): Promise<void> => {
+    const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
+    writeFileSync(join(OUT, `${name}.json`), historyToJSON(history));
+    recorded.push(name);
+  };
+  try {
+    mkdirSync(OUT, { recursive: true });
+    const who = { actor: 'recorder', reason: 'recording histories' };
+
+    for (const job of JOB_NAMES) {
+      if (job === 'process_retry_queue') continue;
+      const result = await sys.ops.runJob(job);
+      await save(job, result.workflowId);
+    }
+
+    // A failed run (dead letter), then the retry queue replaying it as a child.
+    sys.acts.faults.set('flaky', { times: 5, error: () => new TransientError('timeout') });
+    const failed = await startTestJob(sys, 'faultyJob', 'faulty-failed', { params: { fault: 'flaky' } });
+    await sys.ops.jobResult(failed);
+    await save('faultyJob-failed', failed);
+    const letters = await listDeadLetters(sys.store.db, {});
+    if (letters.length !== 1) throw new Error(`expected one dead letter, found ${letters.length}`);
+    const queue = await sys.ops.runJob('process_retry_queue');
+    await save('process_retry_queue', queue.workflowId);
+
+    // A run stopped by the kill switch while blocked in an activity.
+    const arrived = sys.acts.reachedGate();
+    const gated = await startTestJob(sys, 'gatedJob', 'gated-killed');
+    await arrived;
+    await sys.ops.setKillSwitch(true, who);
+    await sys.ops.jobResult(gated);
+    await save('gatedJob-killed', gated);
+    await sys.ops.changeControls({ killSwitch: false, quietHours: { enabled: true, start: '22:00', end: '06:00' }, ...who });
+    await save('opsControls', CONTROLS_WORKFLOW_ID);
+    logger.info({ recorded, dir: OUT }, 'histories recorded');
+  } finally {
+    await sys.close();
+    await env.teardown();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
