@@ -224,7 +224,13 @@ export class OpsClient {
     const input = JSON.parse(letter.input) as JobInput;
     const workflowId = `${job}-replay-dl${id}-${Date.now().toString(36)}`;
     await markReplayStarted(this.store.db, id, workflowId, new Date());
-    return this.startJob(job, { ...input, trigger: 'replay', replayOf: id }, workflowId);
+    await this.temporal.workflow.start(letter.workflow_type, {
+      workflowId,
+      taskQueue: this.config.temporal.taskQueue,
+      args: [{ ...input, trigger: 'replay', replayOf: id }],
+      typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: job }],
+    });
+    return { job, workflowId };
   }
 
   audit(filter: { job?: string; since?: Date; limit?: number } = {}) {

@@ -51,7 +51,7 @@ class ActivityBoundary implements ActivityInboundCallsInterceptor {
       const classified = classifyError(err);
       const policy = CATEGORY_POLICIES[classified.category];
       const retryable = mayRetry(classified.category, info.attempt, this.deps.config.retry);
-      this.ctx.log.warn('activity failed', {
+      this.ctx.log.info('activity failed', {
         ...meta,
         durationMs,
         category: classified.category,

@@ -30,6 +30,8 @@ export interface JobSettings {
 
 export interface RunRecord {
   result: JobResult;
+  /** The workflow type that ran the job; a replay starts the same one. */
+  workflowType: string;
   input: JobInput;
   attempts?: number;
 }
@@ -75,7 +77,7 @@ export function createFrameworkActivities(deps: ActivityDeps) {
     },
 
     /** The spec's afterJobExecution: audit row, dead letter, incidents. */
-    async recordRun({ result, input, attempts }: RunRecord): Promise<RunRecorded> {
+    async recordRun({ result, input, attempts, workflowType }: RunRecord): Promise<RunRecorded> {
       const at = now();
       await insertAudit(db, {
         ts: at.toISOString(),
@@ -99,6 +101,7 @@ export function createFrameworkActivities(deps: ActivityDeps) {
         deadLetterId = await insertDeadLetter(db, {
           created_at: at.toISOString(),
           job: result.job,
+          workflow_type: workflowType,
           workflow_id: result.workflowId,
           input: JSON.stringify(input),
           error: result.error ?? 'unknown error',

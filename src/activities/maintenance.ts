@@ -7,6 +7,7 @@ import type { ActivityDeps } from './deps';
 export interface DueDeadLetter {
   id: number;
   job: JobName;
+  workflowType: string;
   input: JobInput;
   replayAttempts: number;
 }
@@ -37,6 +38,7 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
         .map((row) => ({
           id: row.id,
           job: row.job as JobName,
+          workflowType: row.workflow_type,
           input: JSON.parse(row.input) as JobInput,
           replayAttempts: row.replay_attempts,
         }));

@@ -10,6 +10,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** The PostgreSQL schema in use, when not the default. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', schema: opts.pgSchema, close: () => db.destroy() };
   }
   mkdirSync(dirname(opts.sqlitePath), { recursive: true });
   const sqlite = new BetterSqlite3(opts.sqlitePath);

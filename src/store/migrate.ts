@@ -121,7 +121,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
 /** Applies pending migrations; returns the names applied now. */
 export async function migrateToLatest(store: Store): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
-  const migrator = new Migrator({ db: store.db, provider });
+  const migrator = new Migrator({ db: store.db, provider, migrationTableSchema: store.schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -50,7 +50,7 @@ export interface JobContext {
   /** Any activity interface under the guard (activities registered beside ours, e.g. in tests). */
   proxy<A extends object>(options?: Partial<ActivityOptions>): A;
   /** Runs another job as a child run (guarded like an activity). */
-  child(job: JobName, input: JobInput, workflowId: string): Promise<JobResult>;
+  child(run: { workflowType: string; job: JobName; input: JobInput; workflowId: string }): Promise<JobResult>;
   /** Ends the run as `skipped` with this reason. */
   skip(reason: string): never;
   progress(step: string, detail?: Record<string, unknown>): void;
@@ -115,12 +115,12 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
       act: activities({}),
       activities,
       proxy,
-      child: async (childJob, childInput, childId) => {
+      child: async (run) => {
         g.assertMayProceed();
-        return executeChild<(input: JobInput) => Promise<JobResult>>(childJob, {
-          workflowId: childId,
-          args: [childInput],
-          typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: childJob }],
+        return executeChild<(input: JobInput) => Promise<JobResult>>(run.workflowType, {
+          workflowId: run.workflowId,
+          args: [run.input],
+          typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: run.job }],
         });
       },
       skip: (reason) => {
@@ -151,7 +151,7 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
   const result: JobResult = { job, workflowId, ...outcome, durationMs: Date.now() - startedAt };
   // Bookkeeping must happen even when the run itself was cancelled.
   await CancellationScope.nonCancellable(async () => {
-    const recorded = await framework.recordRun({ result, input, attempts });
+    const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType });
     if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
     upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);
     upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null });

@@ -14,11 +14,12 @@ export async function process_retry_queue(input: JobInput = {}): Promise<JobResu
     for (const [index, letter] of due.entries()) {
       ctx.progress('replaying', { deadLetter: letter.id, job: letter.job, done: index, of: due.length });
       const outcome = await ctx
-        .child(
-          letter.job,
-          { ...letter.input, trigger: 'retry_queue', replayOf: letter.id },
-          `${letter.job}-retry-dl${letter.id}-${run}`,
-        )
+        .child({
+          workflowType: letter.workflowType,
+          job: letter.job,
+          input: { ...letter.input, trigger: 'retry_queue', replayOf: letter.id },
+          workflowId: `${letter.job}-retry-dl${letter.id}-${run}`,
+        })
         .then(
           (result) => result.outcome,
           () => 'failed' as const,

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { CONTROLS_WORKFLOW_ID, getControlsQuery, setControlsUpdate } from '../../src/definitions';
+import { InvalidControlsChange } from '../../src/controls-model';
+import { listAudit, readControls } from '../../src/store';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+describe('ops-controls', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem({ config: { controls: { quietHours: { start: '21:30' } } } });
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  it('starts from the configured defaults', async () => {
+    const state = await sys.ops.getControls();
+    expect(state).toMatchObject({
+      killSwitch: false,
+      jobsEnabled: true,
+      commsEnabled: true,
+      writeEnabled: true,
+      quietHours: { enabled: false, start: '21:30', end: '07:00', timeZone: 'America/Chicago' },
+      version: 0,
+    });
+  });
+
+  it('a change is applied, mirrored in the store and audited with who and why', async () => {
+    const state = await sys.ops.changeControls({ commsEnabled: false, actor: 'jonah', reason: 'travelling' });
+    expect(state).toMatchObject({ commsEnabled: false, version: 1, updatedBy: 'jonah', reason: 'travelling' });
+    expect(await readControls(sys.store.db)).toMatchObject({ commsEnabled: false, version: 1 });
+    const [row] = await listAudit(sys.store.db, { job: 'controls.update', limit: 1 });
+    expect(row).toMatchObject({ action_type: 'control', actor: 'jonah', reason: 'travelling' });
+    expect(JSON.parse(row!.input_data as string)).toEqual({ commsEnabled: false });
+  });
+
+  it('a bad change is refused with a message naming the field, and nothing changes', async () => {
+    const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+    const before = await handle.query(getControlsQuery);
+    const bad = [
+      { killSwitch: 'yes', actor: 'x', reason: 'y' },
+      { quietHours: { start: '25:00' }, actor: 'x', reason: 'y' },
+      { quietHours: { timeZone: 'Mars/Olympus' }, actor: 'x', reason: 'y' },
+      { jobsEnabled: false, actor: 'x' },
+      { actor: 'x', reason: 'nothing' },
+      { killSwitch: true, actor: 'x', reason: 'y', extra: 1 },
+    ];
+    const messages: string[] = [];
+    for (const change of bad) {
+      const err = await handle.executeUpdate(setControlsUpdate, { args: [change as never] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      messages.push(String((err as WorkflowUpdateFailedError).cause?.message));
+    }
+    expect(messages[0]).toContain('killSwitch');
+    expect(messages[1]).toContain('quietHours.start');
+    expect(messages[2]).toContain('quietHours.timeZone');
+    expect(messages[3]).toContain('reason');
+    expect(messages[4]).toContain('changes nothing');
+    expect(messages[5]).toContain('extra');
+    expect(await handle.query(getControlsQuery)).toEqual(before);
+    // The client refuses the same input before it reaches Temporal.
+    await expect(sys.ops.changeControls({ killSwitch: true, actor: '', reason: 'r' })).rejects.toBeInstanceOf(InvalidControlsChange);
+  });
+
+  it('survives a worker restart', async () => {
+    await sys.ops.changeControls({ jobsEnabled: false, actor: 'jonah', reason: 'restart test' });
+    await sys.stopWorker();
+    await sys.startWorker();
+    const state = await sys.ops.getControls();
+    expect(state).toMatchObject({ jobsEnabled: false, commsEnabled: false, updatedBy: 'jonah' });
+    await sys.ops.changeControls({ jobsEnabled: true, commsEnabled: true, actor: 'jonah', reason: 'back' });
+  });
+
+  it('stays small: continues as new and keeps its state and its running jobs', async () => {
+    // A fresh controls workflow that continues as new after a short history.
+    const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+    const before = await handle.query(getControlsQuery);
+    await handle.terminate('test: restart with a short history limit');
+    await sys.client.workflow.start('opsControls', {
+      workflowId: CONTROLS_WORKFLOW_ID,
+      taskQueue: sys.config.temporal.taskQueue,
+      args: [{ state: before, maxHistoryLength: 40 }],
+    });
+    const firstRun = (await handle.describe()).runId;
+    for (let i = 0; i < 8; i++) {
+      await sys.ops.changeControls({ commsEnabled: i % 2 === 0, actor: 'test', reason: `flip ${i}` });
+    }
+    await expect.poll(async () => (await handle.describe()).runId, { timeout: 10_000 }).not.toBe(firstRun);
+    const after = await sys.ops.getControls();
+    expect(after.version).toBe(before.version + 8);
+    expect(after.commsEnabled).toBe(false);
+  });
+});

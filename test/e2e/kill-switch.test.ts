@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SKIP_REASONS } from '../../src/definitions';
+import { listAudit } from '../../src/store';
+import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+
+const who = { actor: 'test', reason: 'kill switch test' };
+
+describe('kill switch', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  it('stops a job blocked in an activity: the activity is cancelled and no later activity starts', async () => {
+    const arrived = sys.acts.reachedGate();
+    const workflowId = await startTestJob(sys, 'gatedJob', 'gated-mid-run');
+    await arrived;
+    expect(sys.acts.stepCalls(workflowId)).toEqual(['one']);
+
+    const state = await sys.ops.setKillSwitch(true, who);
+    expect(state.killSwitch).toBe(true);
+
+    const result = await sys.ops.jobResult(workflowId);
+    expect(result.outcome).toBe('skipped');
+    expect(result.reason).toBe(SKIP_REASONS.killSwitch);
+    expect(sys.acts.stepCalls(workflowId)).toEqual(['one']);
+    // The activity learns of the cancellation at its next heartbeat.
+    await expect.poll(() => sys.acts.cancelled.includes(workflowId), { timeout: 10_000 }).toBe(true);
+
+    const [audit] = await listAudit(sys.store.db, { job: 'periodic_scan', limit: 1 });
+    expect(audit).toMatchObject({ workflow_id: workflowId, outcome: 'skipped', success: 0, error: 'Kill switch is active' });
+
+    await sys.ops.setKillSwitch(false, who);
+  });
+
+  it('checks before every activity: a job started while the switch is on runs none', async () => {
+    await sys.ops.setKillSwitch(true, who);
+    const workflowId = await startTestJob(sys, 'stepsJob', 'steps-while-killed', { params: { count: 3 } });
+    const result = await sys.ops.jobResult(workflowId);
+    expect(result).toMatchObject({ outcome: 'skipped', reason: SKIP_REASONS.killSwitch });
+    expect(sys.acts.stepCalls(workflowId)).toEqual([]);
+    await sys.ops.setKillSwitch(false, who);
+  });
+
+  it('once the Update has returned, none of many running jobs starts another activity', async () => {
+    const jobs = 8;
+    const arrivals = Array.from({ length: jobs }, () => sys.acts.reachedGate());
+    const ids = Array.from({ length: jobs }, (_, i) => `gated-many-${i}`);
+    await Promise.all(ids.map((id) => startTestJob(sys, 'gatedJob', id)));
+    await Promise.all(arrivals);
+    await sys.ops.setKillSwitch(true, who);
+    const callsAtReturn = sys.acts.calls.length;
+    // Opening the gate lets any job that missed the signal run step two: none may.
+    sys.acts.openGate();
+    const results = await Promise.all(ids.map((id) => sys.ops.jobResult(id)));
+    expect(results.map((r) => r.outcome)).toEqual(ids.map(() => 'skipped'));
+    for (const id of ids) expect(sys.acts.stepCalls(id)).toEqual(['one']);
+    expect(sys.acts.calls.slice(callsAtReturn).filter((c) => c.name === 'step')).toEqual([]);
+    await sys.ops.setKillSwitch(false, who);
+  });
+});
