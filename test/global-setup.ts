@@ -15,8 +15,8 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../src/definitions';
 import { createLogger } from '../src/logger';
 import { findTemporalCli } from '../src/temporal/cli-binary';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
+import { TEST_NAMESPACES } from './helpers/namespaces';
 
-export const TEST_NAMESPACES = Array.from({ length: 40 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
 
 declare module 'vitest' {
   export interface ProvidedContext {

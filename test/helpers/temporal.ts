@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { TEST_NAMESPACES } from '../global-setup';
+import { TEST_NAMESPACES } from './namespaces';
 
 /** A namespace no other test file of this run uses (atomic mkdir across vitest processes). */
 export function claimNamespace(): string {

@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { CONTROLS_WORKFLOW_ID } from '../../src/definitions';
@@ -15,9 +16,10 @@ import { createLogger } from '../../src/logger';
 import { listDeadLetters } from '../../src/store';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
-import { bootSystem, startTestJob } from '../helpers/system';
+import { bootSystem, startTestJob } from '../helpers/boot';
 
 const OUT = join(__dirname, '..', 'histories');
+const run = promisify(execFile);
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -32,9 +34,11 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
   });
   const recorded: string[] = [];
+  // The CLI writes the standard JSON history format (the SDK's historyToJSON trips over two
+  // protobufjs copies in node_modules).
   const save = async (name: string, workflowId: string): Promise<void> => {
-    const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
-    writeFileSync(join(OUT, `${name}.json`), historyToJSON(history));
+    const { stdout } = await run(cli, ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', env.address, '--namespace', sys.config.temporal.namespace], { maxBuffer: 64 << 20 });
+    writeFileSync(join(OUT, `${name}.json`), stdout);
     recorded.push(name);
   };
   try {

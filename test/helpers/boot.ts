@@ -1,0 +1,127 @@
+/**
+ * A whole personal-ops system (tests, history recording, benches): its own namespace on the shared dev server,
+ * its own store (SQLite file or a fresh PostgreSQL schema), a worker running the test bundle.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { configSchema, sqlitePath, type Config } from '../../src/config';
+import { OpsClient } from '../../src/client';
+import type { JobInput } from '../../src/definitions';
+import { createLogger } from '../../src/logger';
+import { migrateToLatest, openStore, type Store } from '../../src/store';
+import { createWorker } from '../../src/worker';
+import { createTestActivities } from './test-activities';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Retries fast enough for tests; the spec's values are asserted where the table is tested. */
+export const FAST_RETRY = { initialDelayMs: 100, backoffMultiplier: 2, maxAttempts: 5, maxDelayMs: 1000 };
+
+export interface SystemOptions {
+  config?: Record<string, unknown>;
+  dialect?: 'sqlite' | 'postgres';
+  now?: () => Date;
+  startWorker?: boolean;
+}
+
+export interface TestSystem {
+  config: Config;
+  ops: OpsClient;
+  client: Client;
+  store: Store;
+  acts: ReturnType<typeof createTestActivities>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The same outside vitest (history recording, benches): the caller names server and bundle. */
+export async function bootSystem(
+  where: { address: string; namespace: string; workflowBundle?: string; workflowsPath?: string },
+  options: SystemOptions = {},
+): Promise<TestSystem> {
+  const { namespace } = where;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ops-test-'));
+  const { temporal: temporalOverrides, ...rest } = (options.config ?? {}) as { temporal?: Record<string, unknown> };
+  const config = configSchema.parse({
+    dataDir,
+    retry: FAST_RETRY,
+    ...rest,
+    temporal: {
+      address: where.address,
+      namespace,
+      taskQueue: `jobs-${namespace}`,
+      workflowBundle: where.workflowBundle,
+      ...temporalOverrides,
+    },
+    ...(options.dialect === 'postgres' ? { databaseUrl: TEST_DATABASE_URL } : {}),
+  });
+  const pgSchema = options.dialect === 'postgres' ? `ops_test_${namespace}_${process.pid}` : undefined;
+  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config), pgSchema });
+  await migrateToLatest(store);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace });
+  const ops = new OpsClient(client, store, config);
+  const acts = createTestActivities();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+
+  const system: TestSystem = {
+    config,
+    ops,
+    client,
+    store,
+    acts,
+    async startWorker() {
+      if (worker) return;
+      native = await NativeConnection.connect({ address: config.temporal.address });
+      worker = await createWorker({
+        config,
+        connection: native,
+        client,
+        store,
+        logger,
+        now: options.now,
+        extraActivities: acts.activities,
+        workflowsPath: where.workflowsPath,
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (!worker) return;
+      worker.shutdown();
+      await running;
+      await native?.close();
+      worker = undefined;
+      running = undefined;
+    },
+    async close() {
+      await system.stopWorker();
+      await connection.close();
+      await store.close();
+    },
+  };
+  if (options.startWorker !== false) await system.startWorker();
+  return system;
+}
+
+/** Starts one of the test workflows of test/workflows (they are not spec jobs, so not via OpsClient). */
+export async function startTestJob(
+  sys: TestSystem,
+  workflowType: 'gatedJob' | 'stepsJob' | 'faultyJob' | 'noopJob',
+  workflowId: string,
+  input: JobInput = {},
+): Promise<string> {
+  await sys.client.workflow.start(workflowType, {
+    workflowId,
+    taskQueue: sys.config.temporal.taskQueue,
+    args: [{ trigger: 'manual', ...input }],
+  });
+  return workflowId;
+}
