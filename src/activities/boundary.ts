@@ -3,7 +3,7 @@
  * one child logger per activity with its duration, and every error classified into its spec
  * category as an ApplicationFailure (retryable or not per the policy table; Retry-After honoured).
  */
-import { Context } from '@temporalio/activity';
+import { type Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { classifyError, KillSwitchActive, OpsError } from '../errors';

@@ -3,6 +3,10 @@ import { runCli } from '../../src/cli';
 import { createLogger } from '../../src/logger';
 import { startSystem, type TestSystem } from '../helpers/system';
 
+// JSON from the CLI, read loosely: the assertions say what shape is expected.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 describe('opsctl against a running system', () => {
   let sys: TestSystem;
   let env: Record<string, string>;
@@ -25,7 +29,7 @@ describe('opsctl against a running system', () => {
     let stdout = '';
     let stderr = '';
     const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
-    return { code, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, any> };
+    return { code, stdout, stderr, json: () => JSON.parse(stdout) as Json };
   }
 
   it('status --json shows controls, every schedule with next runs, store and Temporal', async () => {

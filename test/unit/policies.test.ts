@@ -3,7 +3,7 @@ import {
   activityRetryPolicy,
   backoffDelayMs,
   CATEGORY_POLICIES,
-  ERROR_CATEGORIES,
+  type ERROR_CATEGORIES,
   mayRetry,
   SPEC_RETRY_POLICY,
 } from '../../src/policies';
