@@ -25,8 +25,11 @@ export interface JobRegistration {
   workflowId: string;
   job: JobName;
 }
-/** A job joins the fan-out list and gets the current controls in one step, so no change slips between. */
-export const registerJobUpdate = defineUpdate<ControlsState, [JobRegistration]>('registerJob');
+/**
+ * A job joins the fan-out list by signal (cheap, no limit on how many are in flight), then reads
+ * the controls from the store mirror, which a change writes before it fans out.
+ */
+export const jobStartedSignal = defineSignal<[JobRegistration]>('jobStarted');
 export const jobEndedSignal = defineSignal<[string]>('jobEnded');
 
 // every job

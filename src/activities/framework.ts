@@ -2,9 +2,8 @@
  * Bookkeeping activities of the job wrapper and ops-controls. They are exempt from the
  * kill-switch check: recording that a job was stopped must still happen.
  */
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { ControlsChange, ControlsState } from '../controls-model';
-import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, registerJobUpdate, type JobInput, type JobRegistration, type JobResult } from '../definitions';
+import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls } from '../controls-initial';
 import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
 import {
@@ -14,6 +13,7 @@ import {
   insertAudit,
   insertDeadLetter,
   raiseIncident,
+  readControls,
   recordReplayOutcome,
   saveControls,
 } from '../store';
@@ -49,18 +49,21 @@ export function createFrameworkActivities(deps: ActivityDeps) {
   const db = store.db;
 
   return {
-    /** Registers the job for controls signals and returns the controls and run settings. */
+    /**
+     * Registers the job for controls signals (starting ops-controls if absent), then reads the
+     * controls. The order matters: a change persists its state before it fans out, so a job
+     * that registered too late for the fan-out reads the new state here.
+     */
     async joinControls(registration: JobRegistration): Promise<{ controls: ControlsState; settings: JobSettings }> {
-      const start = new WithStartWorkflowOperation<OpsControlsWorkflow>(CONTROLS_WORKFLOW_TYPE, {
+      const initial = await initialControls(config, store, now());
+      await client.workflow.signalWithStart<OpsControlsWorkflow, [JobRegistration]>(CONTROLS_WORKFLOW_TYPE, {
         workflowId: CONTROLS_WORKFLOW_ID,
         taskQueue: config.temporal.taskQueue,
-        args: [{ state: await initialControls(config, store, now()) }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [{ state: initial }],
+        signal: jobStartedSignal,
+        signalArgs: [registration],
       });
-      const controls = await client.workflow.executeUpdateWithStart(registerJobUpdate, {
-        args: [registration],
-        startWorkflowOperation: start,
-      });
+      const controls = ((await readControls(store.db)) as unknown as ControlsState | undefined) ?? initial;
       return {
         controls,
         settings: {

@@ -18,7 +18,7 @@ import {
   controlsChangedSignal,
   getControlsQuery,
   jobEndedSignal,
-  registerJobUpdate,
+  jobStartedSignal,
   setControlsUpdate,
   type JobRegistration,
 } from '../definitions';
@@ -60,13 +60,9 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
 
   setHandler(getControlsQuery, () => state);
 
-  setHandler(
-    registerJobUpdate,
-    (registration) => {
-      registry.set(registration.workflowId, registration);
-      return state;
-    },
-  );
+  setHandler(jobStartedSignal, (registration) => {
+    registry.set(registration.workflowId, registration);
+  });
 
   setHandler(jobEndedSignal, (workflowId) => {
     registry.delete(workflowId);
