@@ -279,7 +279,8 @@ async function printOutcome(client: OpsClient, out: Output, workflowId: string):
   return outcome === 'failed' ? 1 : 0;
 }
 
-if (require.main === module) {
+/** The process entry (bin/opsctl.js and `npm run opsctl`). */
+export function main(): void {
   runCli(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
@@ -293,3 +294,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();

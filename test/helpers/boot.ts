@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { configSchema, sqlitePath, type Config } from '../../src/config';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { configSchema, loadConfig, sqlitePath, type Config } from '../../src/config';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
+import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { OpsClient } from '../../src/client';
 import type { JobInput } from '../../src/definitions';
 import { createLogger } from '../../src/logger';
@@ -124,4 +127,20 @@ export async function startTestJob(
     args: [{ trigger: 'manual', ...input }],
   });
   return workflowId;
+}
+
+/** A dev server of our own from the cached CLI (never built or downloaded here), with our search attributes. */
+export async function startLocalTemporal(): Promise<{ env: TestWorkflowEnvironment; cli: string }> {
+  const config = loadConfig();
+  const cli = await findTemporalCli({
+    cliPath: config.temporal.cliPath,
+    cacheDir: config.cacheDir,
+    allowBuild: false,
+    allowDownload: false,
+    logger: createLogger('warn'),
+  });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
+  });
+  return { env, cli };
 }

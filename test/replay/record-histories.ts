@@ -7,27 +7,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig } from '../../src/config';
 import { CONTROLS_WORKFLOW_ID } from '../../src/definitions';
 import { JOB_NAMES } from '../../src/jobs';
 import { TransientError } from '../../src/errors';
 import { createLogger } from '../../src/logger';
 import { listDeadLetters } from '../../src/store';
-import { findTemporalCli } from '../../src/temporal/cli-binary';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
-import { bootSystem, startTestJob } from '../helpers/boot';
+import { bootSystem, startLocalTemporal, startTestJob } from '../helpers/boot';
 
 const OUT = join(__dirname, '..', 'histories');
 const run = promisify(execFile);
 
 async function main(): Promise<void> {
-  const config = loadConfig();
   const logger = createLogger('info');
-  const cli = await findTemporalCli({ cliPath: config.temporal.cliPath, cacheDir: config.cacheDir, allowBuild: false, allowDownload: false, logger });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
-  });
+  const { env, cli } = await startLocalTemporal();
   const sys = await bootSystem({
     address: env.address,
     namespace: env.namespace ?? 'default',
