@@ -1,13 +1,18 @@
 /**
- * opsctl: the operator's command line over OpsClient. --json on every command. Arguments are
- * validated before anything is touched; a bad one exits 2 with a message naming it.
+ * opsctl: the operator's command line over OpsClient, with --json on every command.
+ *
+ * Parsing builds a plan and touches nothing; only a fully valid command loads the config and
+ * connects. So a bad argument exits 2 having changed nothing.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { OpsClient, OpsClientError } from './client';
+import { OpsClient } from './client';
 import { ConfigError, loadConfig, type Config } from './config';
-import { InvalidControlsChange, type ControlsChange } from './controls-model';
+import { InvalidControlsChange, parseControlsChange, type ControlsChange } from './controls-model';
 import type { JobResult } from './definitions';
+import { JOB_NAMES } from './jobs';
 import {
+  collect,
+  parseAuditAction,
   parseClock,
   parseEnableDisable,
   parseJob,
@@ -18,215 +23,80 @@ import {
   requireReason,
   UsageError,
 } from './cli/args';
-import { formatControls, formatStatus, table } from './cli/format';
+import { describeConnectFailure, describeFailure } from './cli/errors';
+import { formatControls, formatProgress, formatSchedules, formatStatus, table } from './cli/format';
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Defaults to process.env: TEMPORAL_ADDRESS, OPS_DATA_DIR, DATABASE_URL, USER... */
   env?: Record<string, string | undefined>;
+  /** Defaults to OpsClient.connect; tests hand in their own. */
   connect?: (config: Config) => Promise<OpsClient>;
 }
 
-type Action = (client: OpsClient, out: Output) => Promise<number | void>;
+interface Context {
+  client: OpsClient;
+  config: Config;
+  out: Output;
+}
+
+/** What a parsed command will do once connected; resolves to the exit code, or nothing for 0. */
+type Action = (ctx: Context) => Promise<number | void>;
 
 interface Output {
   json: boolean;
+  /** The human text, or with --json the data. */
   print(human: string, data: unknown): void;
+  /** JSON whatever the mode (run prints its result as JSON for scripts either way). */
+  printJson(data: unknown): void;
+  /** Progress for a person: stderr, and silent with --json so stdout/stderr stay parseable. */
   progress(text: string): void;
 }
 
-function who(opts: { actor?: string; reason?: string }, what: string, env: Record<string, string | undefined>) {
-  return { actor: opts.actor ?? env.USER ?? 'opsctl', reason: requireReason(opts.reason, what) };
-}
+const EXIT_HELP = `
+Exit codes:
+  0  done (run --wait: the job succeeded or was skipped)
+  1  the job failed, or Temporal or the store could not be reached
+  2  bad arguments or configuration; nothing was changed
+
+Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, OPS_DATA_DIR,
+DATABASE_URL, OPS_CONFIG; the same as \`npm start\`.`;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env;
-  let action: Action | undefined;
-  const program = new Command('opsctl')
-    .description('Operate personal-ops: controls, jobs, schedules, dead letters, audit, incidents')
-    .option('--json', 'print JSON instead of tables')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(text) })
-    .showHelpAfterError('(opsctl --help for usage)');
-
-  const cmd = (parent: Command, name: string, description: string) =>
-    parent.command(name).description(description).option('--json', 'print JSON instead of tables').exitOverride();
-
-  cmd(program, 'status', 'controls, schedules, store and Temporal reachability').action(() => {
-    action = async (c, out) => {
-      const s = await c.status();
-      out.print(formatStatus(s), s);
-      return s.temporal.ok && s.store.ok ? 0 : 1;
-    };
+  let plan: Action | undefined;
+  const program = buildProgram(io, env, (action) => {
+    plan = action;
   });
-
-  const controlsChange = (change: Omit<ControlsChange, 'actor' | 'reason'>, by: { actor: string; reason: string }): Action =>
-    async (c, out) => {
-      const state = await c.changeControls({ ...change, ...by });
-      out.print(formatControls(state), state);
-    };
-
-  cmd(program, 'kill', 'turn the kill switch on or off')
-    .argument('<state>', 'on | off')
-    .option('--reason <why>', 'why (audited)')
-    .option('--actor <who>', 'who (default $USER)')
-    .action((state: string, opts) => {
-      const on = parseOnOff(state, 'kill');
-      action = controlsChange({ killSwitch: on }, who(opts, 'kill', env));
-    });
-
-  for (const [name, key] of [
-    ['jobs', 'jobsEnabled'],
-    ['comms', 'commsEnabled'],
-    ['writes', 'writeEnabled'],
-  ] as const) {
-    cmd(program, name, `enable or disable ${name}`)
-      .argument('<action>', 'enable | disable')
-      .option('--reason <why>', 'why (audited)')
-      .option('--actor <who>', 'who (default $USER)')
-      .action((value: string, opts) => {
-        const enabled = parseEnableDisable(value, name);
-        action = controlsChange({ [key]: enabled }, who(opts, name, env));
-      });
-  }
-
-  const quiet = cmd(program, 'quiet-hours', 'quiet hours: set the window, or turn them on or off');
-  cmd(quiet, 'set', 'set the window')
-    .requiredOption('--start <HH:MM>', 'start (local time)')
-    .requiredOption('--end <HH:MM>', 'end (local time)')
-    .option('--tz <zone>', 'IANA time zone, e.g. America/Chicago')
-    .option('--reason <why>', 'why (audited)')
-    .option('--actor <who>', 'who (default $USER)')
-    .action((opts) => {
-      const window = { start: parseClock(opts.start, '--start'), end: parseClock(opts.end, '--end'), ...(opts.tz ? { timeZone: opts.tz } : {}) };
-      action = controlsChange({ quietHours: window }, who(opts, 'quiet-hours set', env));
-    });
-  for (const state of ['on', 'off'] as const) {
-    cmd(quiet, state, `turn quiet hours ${state}`)
-      .option('--reason <why>', 'why (audited)')
-      .option('--actor <who>', 'who (default $USER)')
-      .action((opts) => {
-        action = controlsChange({ quietHours: { enabled: state === 'on' } }, who(opts, `quiet-hours ${state}`, env));
-      });
-  }
-
-  cmd(program, 'run', 'start a job now')
-    .argument('<job>', 'job name, e.g. health_monitor')
-    .option('--wait', 'wait for the outcome (exit 1 if it failed)')
-    .option('--param <key=value...>', 'job parameters')
-    .action((jobArg: string, opts) => {
-      const job = parseJob(jobArg);
-      const params = parseParams(opts.param ?? []);
-      action = async (c, out) => {
-        const started = await c.startJob(job, Object.keys(params).length ? { params } : {});
-        if (!opts.wait) return out.print(`started ${started.workflowId}`, started);
-        return printOutcome(c, out, started.workflowId);
-      };
-    });
-
-  const schedules = cmd(program, 'schedules', 'list, pause, resume or trigger schedules');
-  cmd(schedules, 'list', 'every schedule with its state and next runs').action(() => {
-    action = async (c, out) => {
-      const rows = await c.listSchedules();
-      out.print(
-        table(rows.map((r) => ({ job: r.job, cadence: r.cadence, paused: r.paused, next: r.nextRunTimes.join(' '), last: r.lastRun?.outcome }))),
-        rows,
-      );
-    };
-  });
-  for (const verb of ['pause', 'resume', 'trigger'] as const) {
-    const sub = cmd(schedules, verb, `${verb} a job's schedule`).argument('<job>', 'job name');
-    if (verb !== 'trigger') sub.option('--note <text>', 'note shown with the schedule');
-    sub.action((jobArg: string, opts: { note?: string }) => {
-      const job = parseJob(jobArg);
-      action = async (c, out) => {
-        if (verb === 'pause') await c.pauseSchedule(job, opts.note);
-        else if (verb === 'resume') await c.resumeSchedule(job, opts.note);
-        else await c.triggerSchedule(job);
-        out.print(`${job}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}`, { job, action: verb, ok: true });
-      };
-    });
-  }
-
-  const dlq = cmd(program, 'dlq', 'dead letters: failed runs kept for replay');
-  cmd(dlq, 'list', 'dead letters, newest first')
-    .addOption(new Option('--status <status>', 'filter').choices(['open', 'replaying', 'resolved', 'exhausted']))
-    .action((opts) => {
-      action = async (c, out) => {
-        const rows = await c.listDeadLetters({ status: opts.status });
-        out.print(
-          table(rows.map((r) => ({ id: r.id, created: r.created_at, job: r.job, category: r.category, attempts: r.attempts, status: r.status, replays: r.replay_attempts, error: r.error }))),
-          rows,
-        );
-      };
-    });
-  cmd(dlq, 'replay', 're-run a dead letter with its original input')
-    .argument('<id>', 'dead letter id')
-    .option('--wait', 'wait for the outcome')
-    .action((idArg: string, opts) => {
-      const id = parsePositiveInt(idArg, 'dead letter id');
-      action = async (c, out) => {
-        const started = await c.replayDeadLetter(id);
-        if (!opts.wait) return out.print(`replaying dead letter ${id} as ${started.workflowId}`, started);
-        return printOutcome(c, out, started.workflowId);
-      };
-    });
-
-  cmd(program, 'audit', 'the audit trail, newest first')
-    .option('--job <job>', 'only this job (or e.g. controls.update)')
-    .option('--since <when>', '30m, 1h, 2d or an ISO date')
-    .option('--limit <n>', 'rows', '50')
-    .action((opts) => {
-      const filter = {
-        job: opts.job === undefined || opts.job.includes('.') ? opts.job : parseJob(opts.job),
-        since: opts.since ? parseSince(opts.since) : undefined,
-        limit: parsePositiveInt(opts.limit, '--limit'),
-      };
-      action = async (c, out) => {
-        const rows = await c.audit(filter);
-        out.print(
-          table(rows.map((r) => ({ ts: r.ts, action: r.action, outcome: r.outcome ?? (r.success ? 'ok' : 'failed'), ms: r.duration_ms, by: r.actor, error: r.error ?? r.reason }))),
-          rows,
-        );
-      };
-    });
-
-  cmd(program, 'incidents', 'incidents, newest first')
-    .addOption(new Option('--status <status>', 'filter').choices(['open', 'resolved']))
-    .option('--limit <n>', 'rows', '50')
-    .action((opts) => {
-      const limit = parsePositiveInt(opts.limit, '--limit');
-      action = async (c, out) => {
-        const rows = await c.incidents({ status: opts.status, limit });
-        out.print(table(rows.map((r) => ({ id: r.id, created: r.created_at, severity: r.severity, type: r.type, status: r.status, title: r.title }))), rows);
-      };
-    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
-    }
-    if (err instanceof UsageError) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof UsageError || err instanceof InvalidControlsChange) {
       io.stderr(`opsctl: ${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  if (!action) {
-    io.stdout(program.helpInformation());
-    return 0;
-  }
+  // Every leaf command sets a plan; commander answers everything else (help) itself.
+  if (!plan) return 0;
 
-  const json = Boolean(program.opts().json || argv.includes('--json'));
+  const json = program.opts<{ json?: boolean }>().json === true;
   const out: Output = {
     json,
-    print: (human, data) => io.stdout(`${json ? JSON.stringify(data, null, 2) : human}\n`),
+    print: (human, data) => {
+      io.stdout(`${json ? JSON.stringify(data, null, 2) : human}\n`);
+    },
+    printJson: (data) => {
+      io.stdout(`${JSON.stringify(data, null, 2)}\n`);
+    },
     progress: (text) => {
       if (!json) io.stderr(`${text}\n`);
     },
   };
+
   let config: Config;
   try {
     config = loadConfig(env);
@@ -237,46 +107,288 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     throw err;
   }
+
   let client: OpsClient;
   try {
     client = await (io.connect ?? OpsClient.connect)(config);
   } catch (err) {
-    io.stderr(`opsctl: cannot reach Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS) or the store: ${(err as Error).message}\n`);
+    io.stderr(`opsctl: ${describeConnectFailure(err, config)}\n`);
     return 1;
   }
   try {
-    return (await action(client, out)) ?? 0;
+    const code = await plan({ client, config, out });
+    // A void-typed call can still hand back a value; only a number is an exit code.
+    return typeof code === 'number' ? code : 0;
   } catch (err) {
-    if (err instanceof InvalidControlsChange || err instanceof OpsClientError) {
-      io.stderr(`opsctl: ${err.message}\n`);
-      return 2;
-    }
-    io.stderr(`opsctl: ${(err as Error).message}\n`);
-    return 1;
+    const failure = describeFailure(err, config);
+    io.stderr(`opsctl: ${failure.message}\n`);
+    return failure.code;
   } finally {
-    await client.close();
+    await client.close().catch((err: unknown) => {
+      io.stderr(`opsctl: closing the connection failed: ${(err as Error).message}\n`);
+    });
   }
 }
 
-async function printOutcome(client: OpsClient, out: Output, workflowId: string): Promise<number> {
-  let last = '';
-  const timer = setInterval(() => {
-    void client.jobProgress(workflowId).then((p) => {
-      const text = p ? `${p.step} ${JSON.stringify(p.detail)}` : '';
-      if (text && text !== last) out.progress(`[${workflowId}] ${text}`);
-      last = text || last;
+function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPlan: (action: Action) => void): Command {
+  const program = new Command('opsctl')
+    .description('Operate personal-ops: controls, jobs, schedules, dead letters, audit, incidents')
+    // Only here, yet accepted after any subcommand: commander reads program options anywhere.
+    .option('--json', 'print JSON instead of tables')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', EXIT_HELP);
+
+  /** Every command shares the error handling: commander errors go to io, never process.exit. */
+  const command = (parent: Command, name: string, description: string): Command =>
+    parent
+      .command(name)
+      .description(description)
+      .exitOverride()
+      .configureOutput(output(io))
+      .showHelpAfterError('(add --help for usage)');
+  program.exitOverride().configureOutput(output(io)).showHelpAfterError('(opsctl --help for usage)');
+
+  command(program, 'status', 'controls, every schedule, store and Temporal reachability').action(() => {
+    setPlan(async ({ client, config, out }) => {
+      const status = await client.status();
+      out.print(formatStatus(status, { timeZone: config.timezone, now: new Date() }), status);
+      return status.temporal.ok && status.store.ok ? 0 : 1;
     });
-  }, 1000);
+  });
+
+  const changeControls = (change: Omit<ControlsChange, 'actor' | 'reason'>, opts: WhoOptions, what: string): Action => {
+    // Validated now, before connecting, so a bad change exits 2 with nothing touched.
+    const parsed = parseControlsChange({ ...change, actor: actorOf(opts, env), reason: requireReason(opts.reason, what) });
+    return async ({ client, out }) => {
+      const state = await client.changeControls(parsed);
+      out.print(formatControls(state), state);
+    };
+  };
+
+  withWho(command(program, 'kill', 'turn the kill switch on (every job stops) or off'))
+    .argument('<on|off>', 'on or off')
+    .action((state: string, opts: WhoOptions) => {
+      setPlan(changeControls({ killSwitch: parseOnOff(state, 'kill') }, opts, 'kill'));
+    });
+
+  for (const [name, key, what] of [
+    ['jobs', 'jobsEnabled', 'every job (health_monitor still runs)'],
+    ['comms', 'commsEnabled', 'messages, calls and notifications'],
+    ['writes', 'writeEnabled', 'writes to external systems'],
+  ] as const) {
+    withWho(command(program, name, `enable or disable ${what}`))
+      .argument('<enable|disable>', 'enable or disable')
+      .action((value: string, opts: WhoOptions) => {
+        setPlan(changeControls({ [key]: parseEnableDisable(value, name) }, opts, name));
+      });
+  }
+
+  const quiet = command(program, 'quiet-hours', 'quiet hours: set the window, or turn them on or off');
+  withWho(command(quiet, 'set', 'set the quiet-hours window (does not turn them on)'))
+    .requiredOption('--start <HH:MM>', 'start, 24-hour local time of --tz')
+    .requiredOption('--end <HH:MM>', 'end, 24-hour local time of --tz')
+    .option('--tz <zone>', 'IANA time zone, e.g. America/Chicago (default: unchanged)')
+    .action((opts: WhoOptions & { start: string; end: string; tz?: string }) => {
+      const window = {
+        start: parseClock(opts.start, '--start'),
+        end: parseClock(opts.end, '--end'),
+        ...(opts.tz === undefined ? {} : { timeZone: opts.tz }),
+      };
+      setPlan(changeControls({ quietHours: window }, opts, 'quiet-hours set'));
+    });
+  for (const state of ['on', 'off'] as const) {
+    withWho(command(quiet, state, `turn quiet hours ${state}`)).action((opts: WhoOptions) => {
+      setPlan(changeControls({ quietHours: { enabled: state === 'on' } }, opts, `quiet-hours ${state}`));
+    });
+  }
+
+  command(program, 'run', 'start a job now; prints JSON { job, workflowId }')
+    .argument('<job>', `one of: ${JOB_NAMES.join(', ')}`)
+    .option('--wait', 'wait for the outcome; exit 1 if the job failed')
+    .option('--param <key=value>', 'a job parameter (repeatable)', collect, [])
+    .action((jobArg: string, opts: { wait?: boolean; param: string[] }) => {
+      const job = parseJob(jobArg);
+      const params = parseParams(opts.param);
+      setPlan(async (ctx) => {
+        const started = await ctx.client.startJob(job, Object.keys(params).length ? { params } : {});
+        if (opts.wait) return waitAndPrint(ctx, started.workflowId);
+        ctx.out.printJson(started);
+        return 0;
+      });
+    });
+
+  const schedules = command(program, 'schedules', 'list, pause, resume or trigger the job schedules');
+  command(schedules, 'list', 'every schedule: cadence, paused, next runs, last outcome').action(() => {
+    setPlan(async ({ client, config, out }) => {
+      const rows = await client.listSchedules();
+      out.print(formatSchedules(rows, { timeZone: config.timezone, now: new Date() }), rows);
+    });
+  });
+  for (const verb of ['pause', 'resume', 'trigger'] as const) {
+    const sub = command(schedules, verb, verb === 'trigger' ? "run a job's schedule now" : `${verb} a job's schedule`).argument(
+      '<job>',
+      'job name',
+    );
+    if (verb !== 'trigger') sub.option('--note <text>', 'note kept with the schedule (shown by Temporal and opsctl)');
+    sub.action((jobArg: string, opts: { note?: string }) => {
+      const job = parseJob(jobArg);
+      setPlan(async ({ client, out }) => {
+        if (verb === 'pause') await client.pauseSchedule(job, opts.note);
+        else if (verb === 'resume') await client.resumeSchedule(job, opts.note);
+        else await client.triggerSchedule(job);
+        const done = { pause: 'paused', resume: 'resumed', trigger: 'triggered' }[verb];
+        out.print(`${job}: schedule ${done}${opts.note ? ` (${opts.note})` : ''}`, { job, action: verb, ok: true });
+      });
+    });
+  }
+
+  const dlq = command(program, 'dlq', 'dead letters: runs whose retries ran out, kept for replay');
+  command(dlq, 'list', 'dead letters, newest first')
+    .addOption(new Option('--status <status>', 'only this status').choices(['open', 'replaying', 'resolved', 'exhausted']))
+    .action((opts: { status?: string }) => {
+      setPlan(async ({ client, out }) => {
+        const rows = await client.listDeadLetters(opts.status ? { status: opts.status } : {});
+        out.print(
+          table(
+            rows.map((r) => ({
+              id: r.id,
+              created: r.created_at,
+              job: r.job,
+              category: r.category,
+              attempts: r.attempts,
+              status: r.status,
+              replays: r.replay_attempts,
+              error: r.last_replay_error ?? r.error,
+            })),
+          ),
+          rows,
+        );
+      });
+    });
+  command(dlq, 'replay', 're-run a dead letter with its original input')
+    .argument('<id>', 'dead letter id (dlq list)')
+    .option('--wait', 'wait for the outcome; exit 1 if the job failed')
+    .action((idArg: string, opts: { wait?: boolean }) => {
+      const id = parsePositiveInt(idArg, 'dead letter id');
+      setPlan(async (ctx) => {
+        const started = await ctx.client.replayDeadLetter(id);
+        if (opts.wait) return waitAndPrint(ctx, started.workflowId);
+        ctx.out.printJson(started);
+        return 0;
+      });
+    });
+
+  command(program, 'audit', 'the audit trail, newest first')
+    .option('--job <job>', 'only this job, or another action such as controls.update')
+    .option('--since <when>', '90s, 30m, 1h, 2d ago, or an ISO date (2026-11-23T08:00:00Z)')
+    .option('--limit <n>', 'at most this many rows', '50')
+    .action((opts: { job?: string; since?: string; limit: string }) => {
+      const filter = {
+        ...(opts.job === undefined ? {} : { job: parseAuditAction(opts.job) }),
+        ...(opts.since === undefined ? {} : { since: parseSince(opts.since) }),
+        limit: parsePositiveInt(opts.limit, '--limit'),
+      };
+      setPlan(async ({ client, out }) => {
+        const rows = await client.audit(filter);
+        out.print(
+          table(
+            rows.map((r) => ({
+              ts: r.ts,
+              action: r.action,
+              outcome: r.outcome ?? (r.success ? 'ok' : 'failed'),
+              ms: r.duration_ms,
+              by: r.actor,
+              workflow: r.workflow_id,
+              'error / reason': r.error ?? r.reason,
+            })),
+          ),
+          rows,
+        );
+      });
+    });
+
+  command(program, 'incidents', 'incidents, newest first')
+    .addOption(new Option('--status <status>', 'only this status').choices(['open', 'resolved']))
+    .option('--limit <n>', 'at most this many rows', '50')
+    .action((opts: { status?: 'open' | 'resolved'; limit: string }) => {
+      const filter = { ...(opts.status ? { status: opts.status } : {}), limit: parsePositiveInt(opts.limit, '--limit') };
+      setPlan(async ({ client, out }) => {
+        const rows = await client.incidents(filter);
+        out.print(
+          table(
+            rows.map((r) => ({
+              id: r.id,
+              created: r.created_at,
+              severity: r.severity,
+              type: r.type,
+              job: r.job,
+              status: r.status,
+              title: r.title,
+            })),
+          ),
+          rows,
+        );
+      });
+    });
+
+  return program;
+}
+
+interface WhoOptions {
+  reason?: string;
+  actor?: string;
+}
+
+function withWho(cmd: Command): Command {
+  return cmd.option('--reason <why>', 'why (required; audited)').option('--actor <who>', 'who (default $USER)');
+}
+
+function actorOf(opts: WhoOptions, env: Record<string, string | undefined>): string {
+  return opts.actor ?? (env.USER || 'opsctl');
+}
+
+function output(io: CliIo) {
+  return {
+    writeOut: io.stdout,
+    writeErr: io.stderr,
+    outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'opsctl: ')),
+  };
+}
+
+/** Waits for the run, showing its progress to a person, and prints the result as JSON. */
+async function waitAndPrint({ client, out }: Context, workflowId: string): Promise<number> {
+  out.progress(`waiting for ${workflowId} (Ctrl-C stops waiting, not the job)`);
+  const stop = out.json ? () => {} : watchProgress(client, workflowId, (text) => out.progress(`  ${text}`));
   let result: JobResult;
   try {
     result = await client.jobResult(workflowId);
   } finally {
-    clearInterval(timer);
+    stop();
   }
-  const { job, outcome, reason, error, durationMs, output } = result;
-  const summary = { job, workflowId, outcome, reason, error, durationMs, output };
-  out.print(`${job} ${outcome}${reason ? `: ${reason}` : ''}${error ? `: ${error}` : ''} (${durationMs} ms)`, summary);
+  const { job, outcome, reason, error, durationMs, output: jobOutput } = result;
+  out.printJson({ job, workflowId, outcome, reason, error, durationMs, output: jobOutput });
   return outcome === 'failed' ? 1 : 0;
+}
+
+/** Polls the run's progress query once a second and reports each change; returns stop. */
+function watchProgress(client: OpsClient, workflowId: string, report: (text: string) => void): () => void {
+  let stopped = false;
+  let last = '';
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    // A run that has not started its first step, or has just ended, has no progress to show.
+    const progress = await client.jobProgress(workflowId).catch(() => undefined);
+    if (stopped) return;
+    const text = progress ? formatProgress(progress) : '';
+    if (text && text !== last) report(text);
+    if (text) last = text;
+    timer = setTimeout(() => void tick(), 1000);
+  };
+  timer = setTimeout(() => void tick(), 1000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /** The process entry (bin/opsctl.js and `npm run opsctl`). */
@@ -287,9 +399,11 @@ export function main(): void {
   }).then(
     (code) => {
       process.exitCode = code;
+      // Everything is closed by now; if some library still holds a handle, do not hang a shell.
+      setTimeout(() => process.exit(code), 2000).unref();
     },
     (err: unknown) => {
-      process.stderr.write(`opsctl: ${(err as Error).stack ?? String(err)}\n`);
+      process.stderr.write(`opsctl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     },
   );

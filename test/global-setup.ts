@@ -1,9 +1,10 @@
 /**
- * One Temporal dev server for the whole test run (the cached CLI through @temporalio/testing,
- * never a download), 40 namespaces so every test file gets its own, and the workflow bundle
- * built once for every worker.
+ * One Temporal dev server for the whole test run: the CLI already on this machine (through
+ * @temporalio/testing's createLocal with that path; never a build or a download at test time),
+ * in memory, headless, on a free port, with 40 namespaces so every test file gets its own, and our
+ * search attributes in each. The workflow bundle is built once here for every worker.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -17,7 +18,6 @@ import { findTemporalCli } from '../src/temporal/cli-binary';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
 import { TEST_NAMESPACES } from './helpers/namespaces';
 
-
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
@@ -27,45 +27,65 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const logger = createLogger('warn');
+  // The developer's OPS_CONFIG describes their system, not the test run.
   const config = loadConfig({ ...process.env, OPS_CONFIG: undefined });
   const cli = await findTemporalCli({
     cliPath: config.temporal.cliPath,
     cacheDir: config.cacheDir,
     allowBuild: false,
     allowDownload: false,
-    logger,
+    logger: createLogger('silent'),
   }).catch((err: Error) => {
-    throw new Error(`${err.message}\n\nTests never build or download it: run \`npx tsx scripts/provision-temporal.ts\` once.`);
+    throw new Error(
+      `${err.message}\n\nTests never build or download the Temporal CLI. Run \`npx tsx scripts/provision-temporal.ts\` once (it is cached for every clone), then run the tests again.`,
+    );
   });
   const work = mkdtempSync(join(tmpdir(), 'ops-tests-'));
-  const [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: cli },
-        searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
-        extraArgs: [...TEST_NAMESPACES.flatMap((ns) => ['--namespace', ns]), '--log-level', 'error'],
-      },
-    }),
-    bundleWorkflowCode({ workflowsPath: join(__dirname, 'workflows', 'index.ts'), logger: { ...quietBundlerLogger } }),
-  ]);
-  const bundlePath = join(work, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
-
-  const connection = await Connection.connect({ address: env.address });
+  let env: TestWorkflowEnvironment | undefined;
   try {
-    for (const ns of TEST_NAMESPACES) await ensureSearchAttributes(connection, ns, logger);
-  } finally {
-    await connection.close();
+    const [started, bundle] = await Promise.all([
+      TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cli },
+          ip: '127.0.0.1',
+          // No port, no uiPort, no dbFilename: a free port, headless, in memory.
+          searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
+          extraArgs: TEST_NAMESPACES.flatMap((namespace) => ['--namespace', namespace]),
+          log: { format: 'pretty', level: 'error' },
+        },
+      }).catch((err: Error) => {
+        throw new Error(`The test Temporal dev server (${cli}) did not start: ${err.message}`);
+      }),
+      bundleWorkflowCode({ workflowsPath: join(__dirname, 'workflows', 'index.ts'), logger: quietBundlerLogger }),
+    ]);
+    env = started;
+    const bundlePath = join(work, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundle.code);
+
+    // start-dev's --search-attribute covers every --namespace today; a CLI that stops doing so
+    // must not turn into tests failing on "search attribute not defined".
+    const connection = await Connection.connect({ address: env.address });
+    try {
+      await Promise.all(TEST_NAMESPACES.map((namespace) => ensureSearchAttributes(connection, namespace, logger)));
+    } finally {
+      await connection.close();
+    }
+
+    provide('temporalAddress', env.address);
+    provide('temporalCliPath', cli);
+    provide('namespaceClaimDir', join(work, 'claims'));
+    provide('workflowBundlePath', bundlePath);
+  } catch (err) {
+    await env?.teardown();
+    rmSync(work, { recursive: true, force: true });
+    throw err;
   }
-  const claimDir = join(work, 'claims');
-  project.provide('temporalAddress', env.address);
-  project.provide('temporalCliPath', cli);
-  project.provide('namespaceClaimDir', claimDir);
-  project.provide('workflowBundlePath', bundlePath);
+  const running = env;
   return async () => {
-    await env.teardown();
+    await running.teardown();
+    rmSync(work, { recursive: true, force: true });
   };
 }
 

@@ -1,48 +1,95 @@
 /** Human output of opsctl: short tables. --json prints the objects instead. */
 import type { ControlsState } from '../controls-model';
-import type { SystemStatus } from '../client';
+import type { ScheduleStatus, SystemStatus } from '../client';
+import type { JobProgress } from '../definitions';
+
+const MAX_CELL = 80;
 
 export function table(rows: Record<string, unknown>[], columns?: string[]): string {
   if (rows.length === 0) return '(none)';
   const cols = columns ?? Object.keys(rows[0]!);
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  const widths = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
-  const line = (values: string[]) => values.map((v, i) => v.slice(0, 60).padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+  const cell = (v: unknown): string => {
+    const text = v === null || v === undefined || v === '' ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const oneLine = text.replace(/\s*\n\s*/g, ' ');
+    return oneLine.length > MAX_CELL ? `${oneLine.slice(0, MAX_CELL - 1)}…` : oneLine;
+  };
+  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 export function formatControls(c: ControlsState): string {
-  const flag = (on: boolean) => (on ? 'on' : 'off');
   const q = c.quietHours;
   return [
     `kill switch   ${c.killSwitch ? 'ON  (no job runs)' : 'off'}`,
     `jobs          ${c.jobsEnabled ? 'enabled' : 'disabled'}`,
     `comms         ${c.commsEnabled ? 'enabled' : 'disabled'}`,
     `writes        ${c.writeEnabled ? 'enabled' : 'disabled'}`,
-    `quiet hours   ${flag(q.enabled)} ${q.start}-${q.end} ${q.timeZone}`,
+    `quiet hours   ${q.enabled ? 'on ' : 'off'} ${q.start}-${q.end} ${q.timeZone}`,
     `version ${c.version}, last changed ${c.updatedAt} by ${c.updatedBy}: ${c.reason}`,
   ].join('\n');
 }
 
-export function formatStatus(s: SystemStatus): string {
+/** "11-23 08:00" in `timeZone`, seconds only when they are not :00 (30 s cadences). */
+export function formatInstant(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}${parts.second === '00' ? '' : `:${parts.second}`}`;
+}
+
+export function formatAgo(iso: string, now: Date): string {
+  const seconds = Math.round((now.getTime() - new Date(iso).getTime()) / 1000);
+  if (Number.isNaN(seconds)) return iso;
+  if (seconds < 0) return 'just now';
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86_400)}d ago`;
+}
+
+export interface TimeView {
+  timeZone: string;
+  now: Date;
+}
+
+export function formatSchedules(schedules: ScheduleStatus[], view: TimeView): string {
+  return table(
+    schedules.map((s) => ({
+      job: s.job,
+      cadence: s.cadence,
+      state: !s.exists ? 'missing' : s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active',
+      [`next runs (${view.timeZone})`]: s.nextRunTimes.slice(0, 3).map((t) => formatInstant(t, view.timeZone)).join(', '),
+      last: s.lastRun ? `${s.lastRun.outcome ?? '?'} ${formatAgo(s.lastRun.at, view.now)}` : 'never',
+    })),
+  );
+}
+
+export function formatStatus(s: SystemStatus, view: TimeView): string {
   const parts = [
     `Temporal  ${s.temporal.ok ? 'reachable' : `UNREACHABLE (${s.temporal.error})`} at ${s.temporal.address}, namespace ${s.temporal.namespace}`,
     `Store     ${s.store.ok ? 'reachable' : `UNREACHABLE (${s.store.error})`} (${s.store.dialect})`,
   ];
   if (s.controls) parts.push('', formatControls(s.controls));
-  if (s.schedules.length) {
-    parts.push(
-      '',
-      table(
-        s.schedules.map((sch) => ({
-          job: sch.job,
-          cadence: sch.cadence,
-          state: !sch.exists ? 'missing' : sch.paused ? `paused${sch.note ? ` (${sch.note})` : ''}` : 'active',
-          next: sch.nextRunTimes[0] ?? '-',
-          last: sch.lastRun ? `${sch.lastRun.outcome ?? '?'} ${sch.lastRun.at}` : 'never',
-        })),
-      ),
-    );
-  }
+  if (s.schedules.length) parts.push('', formatSchedules(s.schedules, view));
   return parts.join('\n');
+}
+
+/** "check_disk free_mb=812 path=.data": the step, then its detail as key=value. */
+export function formatProgress(p: JobProgress): string {
+  const detail = Object.entries(p.detail ?? {}).map(
+    ([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
+  );
+  return [p.step, ...detail].join(' ');
 }

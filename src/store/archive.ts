@@ -1,16 +1,30 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
+import { writeTransaction } from './tx';
 
 const DAY_MS = 24 * 3600_000;
 
-/** The spec's retention, by archive flag only: audit rows, resolved dead letters, resolved incidents. */
-export async function archiveOldData(
-  db: Kysely<Database>,
-  opts: { now: Date; auditDays: number; deadLetterDays: number; incidentDays: number },
-): Promise<{ audit: number; deadLetters: number; incidents: number }> {
+export interface Retention {
+  now: Date;
+  auditDays: number;
+  deadLetterDays: number;
+  incidentDays: number;
+}
+
+export interface Archived {
+  audit: number;
+  deadLetters: number;
+  incidents: number;
+}
+
+/**
+ * The spec's retention, by archive flag only: audit rows by age, dead letters and incidents by
+ * how long ago they were resolved (open ones stay in view however old). Idempotent.
+ */
+export async function archiveOldData(db: Kysely<Database>, opts: Retention): Promise<Archived> {
   const at = opts.now.toISOString();
   const before = (days: number) => new Date(opts.now.getTime() - days * DAY_MS).toISOString();
-  return db.transaction().execute(async (tx) => {
+  return writeTransaction(db, async (tx) => {
     const audit = await tx
       .updateTable('agent_audit_log')
       .set({ archived: 1, archived_at: at })

@@ -2,11 +2,13 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { AuditTable, Database } from './schema';
 
 export type AuditRow = Selectable<AuditTable>;
+export type NewAuditRow = Insertable<AuditTable>;
 
-export async function insertAudit(db: Kysely<Database>, row: Insertable<AuditTable>): Promise<void> {
+export async function insertAudit(db: Kysely<Database>, row: NewAuditRow): Promise<void> {
   await db.insertInto('agent_audit_log').values(row).execute();
 }
 
+/** Newest first; archived rows only when asked for. */
 export async function listAudit(
   db: Kysely<Database>,
   filter: { job?: string; since?: Date; limit?: number; includeArchived?: boolean } = {},
@@ -18,22 +20,22 @@ export async function listAudit(
   return query.orderBy('ts', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
 }
 
-/** Failed runs of `job` since its last success; skipped runs neither break nor extend the streak. */
+/**
+ * Failed runs of `job` since its last success; skipped runs neither break nor extend the streak.
+ * Insertion order (id), not ts, decides "since": a run's row is written when it ends.
+ */
 export async function consecutiveFailures(db: Kysely<Database>, job: string): Promise<number> {
-  const lastSuccess = await db
+  const lastSuccess = db
     .selectFrom('agent_audit_log')
-    .select('id')
+    .select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('id'))
     .where('action', '=', job)
-    .where('outcome', '=', 'succeeded')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .where('outcome', '=', 'succeeded');
   const row = await db
     .selectFrom('agent_audit_log')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('action', '=', job)
     .where('outcome', '=', 'failed')
-    .where('id', '>', lastSuccess?.id ?? 0)
+    .where('id', '>', lastSuccess)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -21,44 +21,62 @@ export interface StoreOptions {
   sqlitePath: string;
   /** PostgreSQL schema to use (created if absent); tests use a fresh one each. */
   pgSchema?: string;
+  /**
+   * An idle pooled connection failed (e.g. PostgreSQL restarted). pg drops that connection and
+   * the next query reconnects, but an unheard 'error' event would crash the process.
+   */
+  onPoolError?: (err: Error) => void;
 }
 
-/** Per-pool type parsers so app code sees the same shapes on PostgreSQL as on SQLite. */
+const OID = { int8: 20, json: 114, timestamptz: 1184, jsonb: 3802 } as const;
+
+/** Per-pool (never global) parsers, so app code sees the same shapes as on SQLite. */
 function uniformTypes(): pg.CustomTypesConfig {
-  const OIDS = { int8: 20, json: 114, timestamptz: 1184, jsonb: 3802 };
-  return {
-    getTypeParser: ((oid: number, format?: string) => {
-      if (oid === OIDS.int8) return (v: string) => Number(v);
-      if (oid === OIDS.timestamptz) return (v: string) => new Date(v).toISOString();
-      if (oid === OIDS.json || oid === OIDS.jsonb) return (v: string) => v;
-      return pg.types.getTypeParser(oid, format as 'text');
-    }) as pg.CustomTypesConfig['getTypeParser'],
+  const getTypeParser = (oid: number, format?: 'text' | 'binary') => {
+    if (oid === OID.int8) return (v: string) => Number(v);
+    if (oid === OID.timestamptz) return (v: string) => new Date(v).toISOString();
+    if (oid === OID.json || oid === OID.jsonb) return (v: string) => v;
+    return pg.types.getTypeParser(oid, format ?? 'text');
   };
+  return { getTypeParser } as pg.CustomTypesConfig;
 }
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  if (opts.databaseUrl) {
-    if (opts.pgSchema && !/^[a-z_][a-z0-9_]*$/.test(opts.pgSchema)) throw new Error(`bad schema name: ${opts.pgSchema}`);
-    if (opts.pgSchema) {
-      const admin = new pg.Client({ connectionString: opts.databaseUrl });
-      await admin.connect();
-      try {
-        await admin.query(`create schema if not exists ${opts.pgSchema}`);
-      } finally {
-        await admin.end();
-      }
-    }
-    const pool = new pg.Pool({
-      connectionString: opts.databaseUrl,
-      max: 10,
-      types: uniformTypes(),
-      ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
-    });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', schema: opts.pgSchema, close: () => db.destroy() };
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openSqlite(opts.sqlitePath);
+}
+
+async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
+  const schema = opts.pgSchema;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`Invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`);
   }
-  mkdirSync(dirname(opts.sqlitePath), { recursive: true });
-  const sqlite = new BetterSqlite3(opts.sqlitePath);
+  if (schema) await createSchema(url, schema);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: uniformTypes(),
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  pool.on('error', opts.onPoolError ?? (() => undefined));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', schema, close: () => db.destroy() };
+}
+
+async function createSchema(url: string, schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create schema if not exists ${schema}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+function openSqlite(path: string): Store {
+  mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');

@@ -1,8 +1,8 @@
-import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
-import type { Database, IncidentsTable } from './schema';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Database, IncidentsTable, IncidentStatus, Severity } from './schema';
+import { isPostgres, writeTransaction } from './tx';
 
 export type IncidentRow = Selectable<IncidentsTable>;
-export type Severity = IncidentsTable['severity'];
 
 export interface NewIncident {
   type: string;
@@ -17,15 +17,17 @@ export interface NewIncident {
   now: Date;
 }
 
-/** Creates an incident unless one with the same dedupe key was created within the window. */
+/**
+ * Creates an incident, unless one with the same dedupe key was created within the window: then
+ * it returns that one with created=false. Holds with concurrent callers on both dialects.
+ */
 export async function raiseIncident(db: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
-  return db.transaction().execute(async (tx) => {
-    const { dedupeKey, dedupeWindowMs, now } = incident;
+  const { dedupeKey, dedupeWindowMs, now } = incident;
+  return writeTransaction(db, async (tx) => {
     if (dedupeKey && dedupeWindowMs) {
-      if (tx.getExecutor().adapter instanceof PostgresAdapter) {
-        // Two workers raising the same incident at once: the second waits, then sees the first.
-        await sql`select pg_advisory_xact_lock(hashtext(${dedupeKey}))`.execute(tx);
-      }
+      // Row locks cannot guard a row that does not exist yet; a lock on the key can. SQLite
+      // needs none: writeTransaction already holds its single write lock.
+      if (isPostgres(tx)) await sql`select pg_advisory_xact_lock(hashtext(${dedupeKey}))`.execute(tx);
       const existing = await tx
         .selectFrom('incidents')
         .select('id')
@@ -54,9 +56,10 @@ export async function raiseIncident(db: Kysely<Database>, incident: NewIncident)
   });
 }
 
+/** Newest first; archived incidents only when asked for. */
 export async function listIncidents(
   db: Kysely<Database>,
-  filter: { status?: 'open' | 'resolved'; limit?: number; includeArchived?: boolean } = {},
+  filter: { status?: IncidentStatus; limit?: number; includeArchived?: boolean } = {},
 ): Promise<IncidentRow[]> {
   let query = db.selectFrom('incidents').selectAll();
   if (filter.status) query = query.where('status', '=', filter.status);
@@ -64,13 +67,15 @@ export async function listIncidents(
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
 }
 
-export async function resolveIncident(db: Kysely<Database>, id: number, now: Date): Promise<void> {
-  await db
+/** Resolves an open incident; false when there is none open with that id. */
+export async function resolveIncident(db: Kysely<Database>, id: number, now: Date): Promise<boolean> {
+  const result = await db
     .updateTable('incidents')
     .set({ status: 'resolved', resolved_at: now.toISOString() })
     .where('id', '=', id)
     .where('status', '=', 'open')
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 export async function hasOpenIncident(db: Kysely<Database>, filter: { type: string; job: string }): Promise<boolean> {

@@ -24,7 +24,7 @@ export interface AuditTable {
   action: string;
   action_type: string;
   success: number;
-  outcome: string | null;
+  outcome: RunOutcome | null;
   error: string | null;
   duration_ms: number | null;
   input_data: string | null;
@@ -40,10 +40,10 @@ export interface IncidentsTable {
   id: Generated<number>;
   created_at: string;
   type: string;
-  severity: 'SEV0' | 'SEV1' | 'WARN' | 'INFO';
+  severity: Severity;
   title: string;
   body: string;
-  status: Generated<'open' | 'resolved'>;
+  status: Generated<IncidentStatus>;
   dedupe_key: string | null;
   job: string | null;
   related_workflow_id: string | null;
@@ -52,7 +52,13 @@ export interface IncidentsTable {
   archived_at: string | null;
 }
 
-export type DeadLetterStatus = 'open' | 'replaying' | 'resolved' | 'exhausted';
+export const DEAD_LETTER_STATUSES = ['open', 'replaying', 'resolved', 'exhausted'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+export const INCIDENT_SEVERITIES = ['SEV0', 'SEV1', 'WARN', 'INFO'] as const;
+export type Severity = (typeof INCIDENT_SEVERITIES)[number];
+export type IncidentStatus = 'open' | 'resolved';
+export type RunOutcome = 'succeeded' | 'skipped' | 'failed';
 
 export interface DeadLettersTable {
   id: Generated<number>;
@@ -83,4 +89,5 @@ export interface HealthChecksTable {
   checks: string;
 }
 
+/** Every table of ops data: the database refuses DELETE (and TRUNCATE) on each. */
 export const OPS_TABLES = ['agent_controls', 'agent_audit_log', 'incidents', 'dead_letters', 'health_checks'] as const;

@@ -1,24 +1,63 @@
-import type { Connection } from '@temporalio/client';
+/**
+ * Registers our custom search attributes on servers where `start-dev --search-attribute` did not
+ * (an external server, a namespace created later). Idempotent, and safe when two processes race.
+ */
+import { isGrpcServiceError, type Connection } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../definitions';
+import type { ProvisionLogger } from './cli-binary';
 
-const INDEXED_TYPE = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-} as const;
+const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const GRPC_ALREADY_EXISTS = 6;
 
-/** Registers OpsJob and OpsOutcome on a server where start-dev flags did not (idempotent). */
+function indexedType(type: SearchAttributeType): temporal.api.enums.v1.IndexedValueType {
+  const value = IndexedValueType[`INDEXED_VALUE_TYPE_${type}` as keyof typeof IndexedValueType];
+  if (typeof value !== 'number') throw new Error(`no IndexedValueType for search attribute type ${type}`);
+  return value;
+}
+
+type Existing = Record<string, temporal.api.enums.v1.IndexedValueType>;
+
+async function listCustom(connection: Connection, namespace: string): Promise<Existing> {
+  const response = await connection.operatorService.listSearchAttributes({ namespace });
+  return (response.customAttributes ?? {}) as Existing;
+}
+
+/** The names among CUSTOM_SEARCH_ATTRIBUTES that `namespace` lacks; throws if one has another type. */
+async function missingIn(connection: Connection, namespace: string): Promise<(typeof CUSTOM_SEARCH_ATTRIBUTES)[number][]> {
+  const existing = await listCustom(connection, namespace);
+  const wrong = CUSTOM_SEARCH_ATTRIBUTES.filter(
+    (key) => key.name in existing && existing[key.name] !== indexedType(key.type),
+  );
+  if (wrong.length > 0) {
+    const list = wrong
+      .map((key) => `${key.name} is ${IndexedValueType[existing[key.name]!]}, expected ${key.type}`)
+      .join('; ');
+    throw new Error(`Search attributes in namespace "${namespace}" have the wrong type: ${list}. Remove them and restart.`);
+  }
+  return CUSTOM_SEARCH_ATTRIBUTES.filter((key) => !(key.name in existing));
+}
+
 export async function ensureSearchAttributes(
   connection: Connection,
   namespace: string,
-  logger: { info(obj: object, msg: string): void },
+  logger: Pick<ProvisionLogger, 'info'>,
 ): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = CUSTOM_SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
+  const missing = await missingIn(connection, namespace);
   if (missing.length === 0) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type as 'KEYWORD']])),
-  });
-  logger.info({ namespace, added: missing.map((k) => k.name) }, 'search attributes registered');
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedType(key.type)])),
+    });
+  } catch (err) {
+    // Another process registered them between our list and our add.
+    if (!(isGrpcServiceError(err) && err.code === GRPC_ALREADY_EXISTS)) throw err;
+  }
+  const still = await missingIn(connection, namespace);
+  if (still.length > 0) {
+    throw new Error(`Search attributes ${still.map((k) => k.name).join(', ')} are still missing in namespace "${namespace}" after registering them`);
+  }
+  logger.info({ namespace, added: missing.map((key) => key.name) }, 'search attributes registered');
 }

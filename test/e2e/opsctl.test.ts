@@ -83,6 +83,9 @@ describe('opsctl against a running system', () => {
     expect(list.json().find((s: { job: string }) => s.job === 'health_monitor')).toMatchObject({ paused: true, note: 'noisy' });
     expect((await opsctl('schedules', 'resume', 'health_monitor')).code).toBe(0);
     expect((await opsctl('schedules', 'trigger', 'cleanup_old_data', '--json')).json()).toEqual({ job: 'cleanup_old_data', action: 'trigger', ok: true });
+    const started = await opsctl('run', 'cleanup_old_data', '--json');
+    expect(started.code).toBe(0);
+    expect(started.json().workflowId).toMatch(/^cleanup_old_data-manual-/);
   });
 
   it('dlq list, incidents, and a replay of an unknown letter exits 2', async () => {

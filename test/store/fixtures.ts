@@ -1,32 +1,86 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { migrateToLatest, openStore, type Store } from '../../src/store';
+import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** Runs the suite once on a fresh SQLite file and once on a fresh PostgreSQL schema. */
-export function forEachStore(suite: (store: () => Store) => void): void {
-  for (const dialect of ['sqlite', 'postgres'] as const) {
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+/** A store on a throwaway SQLite file or PostgreSQL schema; dispose() removes it. */
+export interface TestStore {
+  store: Store;
+  /** The SQLite file, or the PostgreSQL schema. */
+  location: string;
+  dispose(): Promise<void>;
+}
+
+export async function openTestStore(dialect: Dialect): Promise<TestStore> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-store-'));
+    const file = join(dir, 'ops.sqlite');
+    const store = await openStore({ sqlitePath: file });
+    return {
+      store,
+      location: file,
+      dispose: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `ops_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const store = await openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: schema });
+  return {
+    store,
+    location: schema,
+    dispose: async () => {
+      await store.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Runs the suite once on a fresh, migrated SQLite file and once on a fresh, migrated PostgreSQL
+ * schema; both are removed afterwards. Tests in one suite share the store, so each uses its own keys.
+ */
+export function forEachStore(suite: (store: () => Store, dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) {
     describe(dialect, () => {
-      let store: Store;
+      let handle: TestStore | undefined;
       beforeAll(async () => {
-        store = await openTestStore(dialect);
-        await migrateToLatest(store);
+        handle = await openTestStore(dialect);
+        await migrateToLatest(handle.store);
       });
       afterAll(async () => {
-        await store.close();
+        await handle?.dispose();
       });
-      suite(() => store);
+      suite(() => {
+        if (!handle) throw new Error('store not open yet: use it inside a test or hook');
+        return handle.store;
+      }, dialect);
     });
   }
 }
 
-export async function openTestStore(dialect: 'sqlite' | 'postgres'): Promise<Store> {
-  if (dialect === 'sqlite') {
-    return openStore({ sqlitePath: join(mkdtempSync(join(tmpdir(), 'ops-store-')), 'ops.sqlite') });
-  }
-  const schema = `ops_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  return openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: schema });
+export async function countRows(store: Store, table: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(store.db);
+  return Number(rows[0]!.n);
 }
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const DAY = 24 * 3600_000;

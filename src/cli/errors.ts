@@ -1,0 +1,52 @@
+/** What opsctl says, and which exit code it gives, when something fails after parsing. */
+import { isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { OpsClientError } from '../client';
+import { sqlitePath, type Config } from '../config';
+import { InvalidControlsChange } from '../controls-model';
+import { UsageError } from './args';
+
+export interface Failure {
+  /** 2: the request was wrong and nothing changed; 1: the system could not do it. */
+  code: 1 | 2;
+  message: string;
+}
+
+const UNAVAILABLE = 14;
+const DEADLINE_EXCEEDED = 4;
+
+export function describeFailure(err: unknown, config: Config): Failure {
+  if (err instanceof UsageError || err instanceof InvalidControlsChange || err instanceof OpsClientError) {
+    return { code: 2, message: err.message };
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    // ops-controls validates every Update again; a rejection there is still a bad request.
+    return { code: 2, message: `the controls refused the change: ${err.cause?.message ?? err.message}` };
+  }
+  if (err instanceof ScheduleNotFoundError) {
+    return {
+      code: 1,
+      message: `no schedule "${err.scheduleId}" in namespace ${config.temporal.namespace}; \`npm start\` creates the schedules`,
+    };
+  }
+  if (lostTemporal(err)) {
+    return { code: 1, message: `lost Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS): ${(err as Error).message}` };
+  }
+  return { code: 1, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** OpsClient.connect opens the store, then Temporal; its errors do not say which one failed. */
+export function describeConnectFailure(err: unknown, config: Config): string {
+  const store = config.databaseUrl ? 'PostgreSQL at DATABASE_URL' : `SQLite ${sqlitePath(config)} (OPS_DATA_DIR)`;
+  return (
+    `cannot connect: ${err instanceof Error ? err.message : String(err)}\n` +
+    `  Temporal: ${config.temporal.address} (TEMPORAL_ADDRESS), namespace ${config.temporal.namespace}; \`npm start\` runs a local one\n` +
+    `  store:    ${store}`
+  );
+}
+
+function lostTemporal(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && (e.code === UNAVAILABLE || e.code === DEADLINE_EXCEEDED)) return true;
+  }
+  return false;
+}
