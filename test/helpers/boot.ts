@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configSchema, loadConfig, sqlitePath, type Config } from '../../src/config';
@@ -108,6 +109,7 @@ export async function bootSystem(
       await system.stopWorker();
       await connection.close();
       await store.close();
+      if (pgSchema) await dropTestSchema(pgSchema);
     },
   };
   if (options.startWorker !== false) await system.startWorker();
@@ -143,4 +145,15 @@ export async function startLocalTemporal(): Promise<{ env: TestWorkflowEnvironme
     server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
   });
   return { env, cli };
+}
+
+/** Test-only clean-up of a throwaway PostgreSQL schema (the ops tables inside refuse DELETE, not DROP). */
+async function dropTestSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
 }
