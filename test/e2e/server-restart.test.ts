@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -8,15 +7,9 @@ import { CONTROLS_WORKFLOW_ID } from '../../src/definitions';
 import { createLogger } from '../../src/logger';
 import { ensureTemporal } from '../../src/temporal/dev-server';
 import { bootSystem } from '../helpers/boot';
+import { freePort } from '../helpers/ports';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+
 
 describe('ops-controls survives a restart of the Temporal server (npm start state file)', () => {
   it('keeps the kill switch on across a dev-server restart', async () => {

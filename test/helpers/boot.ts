@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configSchema, loadConfig, sqlitePath, type Config } from '../../src/config';
@@ -18,8 +17,9 @@ import { createLogger } from '../../src/logger';
 import { migrateToLatest, openStore, type Store } from '../../src/store';
 import { createWorker } from '../../src/worker';
 import { createTestActivities } from './test-activities';
+import { dropTestSchema, TEST_DATABASE_URL } from './postgres';
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { TEST_DATABASE_URL } from './postgres';
 
 /** Retries fast enough for tests; the spec's values are asserted where the table is tested. */
 export const FAST_RETRY = { initialDelayMs: 100, backoffMultiplier: 2, maxAttempts: 5, maxDelayMs: 1000 };
@@ -145,15 +145,4 @@ export async function startLocalTemporal(): Promise<{ env: TestWorkflowEnvironme
     server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
   });
   return { env, cli };
-}
-
-/** Test-only clean-up of a throwaway PostgreSQL schema (the ops tables inside refuse DELETE, not DROP). */
-async function dropTestSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists ${schema} cascade`);
-  } finally {
-    await client.end();
-  }
 }

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { dropTestSchema, TEST_DATABASE_URL } from '../helpers/postgres';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store';
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { TEST_DATABASE_URL } from '../helpers/postgres';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 
@@ -39,20 +39,12 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
     location: schema,
     dispose: async () => {
       await store.close();
-      await dropSchema(schema);
+      await dropTestSchema(schema);
     },
   };
 }
 
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists ${schema} cascade`);
-  } finally {
-    await client.end();
-  }
-}
+
 
 /**
  * Runs the suite once on a fresh, migrated SQLite file and once on a fresh, migrated PostgreSQL

@@ -7,17 +7,9 @@ import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { configSchema, type Config } from '../../src/config';
 import { ensureTemporal, temporalAnswers, type TemporalHandle } from '../../src/temporal/dev-server';
 import { claimNamespace, connectClient } from '../helpers/temporal';
+import { freePort } from '../helpers/ports';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-  });
-}
+
 
 function spyLogger() {
   return { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
