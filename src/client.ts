@@ -45,6 +45,18 @@ export class OpsClientError extends Error {
   override readonly name = 'OpsClientError';
 }
 
+/** Connecting failed; `target` says which side. */
+export class OpsConnectError extends Error {
+  override readonly name = 'OpsConnectError';
+  constructor(
+    message: string,
+    readonly target: 'temporal' | 'store',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export interface ScheduleStatus {
   job: JobName;
   cadence: string;
@@ -75,17 +87,23 @@ export class OpsClient {
     private readonly owned: { connection?: Connection } = {},
   ) {}
 
+  /** Temporal first: with Temporal down, nothing (not even a SQLite file) is created. */
   static async connect(config: Config): Promise<OpsClient> {
-    const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' }).catch(
+      (err: unknown) => {
+        throw new OpsConnectError(`Temporal at ${config.temporal.address}: ${(err as Error).message}`, 'temporal', { cause: err });
+      },
+    );
+    let store: Store | undefined;
     try {
+      store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
       await migrateToLatest(store);
-      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
-      const client = new Client({ connection, namespace: config.temporal.namespace });
-      return new OpsClient(client, store, config, { connection });
     } catch (err) {
-      await store.close();
-      throw err;
+      await store?.close().catch(() => undefined);
+      await connection.close();
+      throw new OpsConnectError(`store: ${(err as Error).message}`, 'store', { cause: err });
     }
+    return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), store, config, { connection });
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { OpsClientError } from '../client';
 import { sqlitePath, type Config } from '../config';
 import { InvalidControlsChange } from '../controls-model';
 import { UsageError } from './args';
+import { OpsConnectError } from '../client';
 
 export interface Failure {
   /** 2: the request was wrong and nothing changed; 1: the system could not do it. */
@@ -34,9 +35,15 @@ export function describeFailure(err: unknown, config: Config): Failure {
   return { code: 1, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** OpsClient.connect opens the store, then Temporal; its errors do not say which one failed. */
+/** Names the side that failed when the client says (OpsConnectError), else both. */
 export function describeConnectFailure(err: unknown, config: Config): string {
   const store = config.databaseUrl ? 'PostgreSQL at DATABASE_URL' : `SQLite ${sqlitePath(config)} (OPS_DATA_DIR)`;
+  if (err instanceof OpsConnectError && err.target === 'temporal') {
+    return `cannot reach Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS), namespace ${config.temporal.namespace}: ${(err.cause as Error | undefined)?.message ?? err.message}; \`npm start\` runs a local one`;
+  }
+  if (err instanceof OpsConnectError && err.target === 'store') {
+    return `cannot open the store, ${store}: ${err.message}`;
+  }
   return (
     `cannot connect: ${err instanceof Error ? err.message : String(err)}\n` +
     `  Temporal: ${config.temporal.address} (TEMPORAL_ADDRESS), namespace ${config.temporal.namespace}; \`npm start\` runs a local one\n` +

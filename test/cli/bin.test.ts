@@ -1,6 +1,6 @@
 /** bin/opsctl.js as a real process: what `npx opsctl` runs, with no build step. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,7 +43,9 @@ describe('bin/opsctl.js', () => {
         (e: unknown) => e as { code: number; killed: boolean; stdout: string; stderr: string },
       );
       expect(err).toMatchObject({ code: 1, killed: false, stdout: '' });
-      expect(err.stderr).toContain('127.0.0.1:1 (TEMPORAL_ADDRESS)');
+      expect(err.stderr).toContain('cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)');
+      // Temporal is tried first: nothing was created in the data dir.
+      expect(readdirSync(dataDir)).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
