@@ -84,7 +84,8 @@ export class OpsClient {
     readonly temporal: Client,
     readonly store: Store,
     readonly config: Config,
-    private readonly owned: { connection?: Connection } = {},
+    /** What close() closes: only what this client opened itself. */
+    private readonly owned: { connection?: Connection; store?: boolean } = {},
   ) {}
 
   /** Temporal first: with Temporal down, nothing (not even a SQLite file) is created. */
@@ -103,11 +104,11 @@ export class OpsClient {
       await connection.close();
       throw new OpsConnectError(`store: ${(err as Error).message}`, 'store', { cause: err });
     }
-    return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), store, config, { connection });
+    return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), store, config, { connection, store: true });
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    if (this.owned.store) await this.store.close();
     await this.owned.connection?.close();
   }
 

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
 import { runCli } from '../../src/cli';
+import { OpsClient } from '../../src/client';
+import type { Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startSystem, type TestSystem } from '../helpers/system';
 
@@ -28,7 +31,13 @@ describe('opsctl against a running system', () => {
   async function opsctl(...args: string[]) {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
+    // The CLI gets its own Temporal connection but this process's store: two better-sqlite3
+    // handles on one file in one process can stall each other (bin.test.ts covers the real connect).
+    const connect = async (config: Config) => {
+      const connection = await Connection.connect({ address: config.temporal.address });
+      return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), sys.store, config, { connection });
+    };
+    const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, connect });
     return { code, stdout, stderr, json: () => JSON.parse(stdout) as Json };
   }
 
