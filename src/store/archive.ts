@@ -31,20 +31,16 @@ export async function archiveOldData(db: Kysely<Database>, opts: Retention): Pro
       .where('archived', '=', 0)
       .where('ts', '<', before(opts.auditDays))
       .executeTakeFirst();
-    const deadLetters = await tx
-      .updateTable('dead_letters')
-      .set({ archived: 1, archived_at: at })
-      .where('archived', '=', 0)
-      .where('status', '=', 'resolved')
-      .where('resolved_at', '<', before(opts.deadLetterDays))
-      .executeTakeFirst();
-    const incidents = await tx
-      .updateTable('incidents')
-      .set({ archived: 1, archived_at: at })
-      .where('archived', '=', 0)
-      .where('status', '=', 'resolved')
-      .where('resolved_at', '<', before(opts.incidentDays))
-      .executeTakeFirst();
+    const archiveResolved = (table: 'dead_letters' | 'incidents', days: number) =>
+      tx
+        .updateTable(table)
+        .set({ archived: 1, archived_at: at })
+        .where('archived', '=', 0)
+        .where('status', '=', 'resolved')
+        .where('resolved_at', '<', before(days))
+        .executeTakeFirst();
+    const deadLetters = await archiveResolved('dead_letters', opts.deadLetterDays);
+    const incidents = await archiveResolved('incidents', opts.incidentDays);
     return {
       audit: Number(audit.numUpdatedRows),
       deadLetters: Number(deadLetters.numUpdatedRows),

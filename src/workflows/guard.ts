@@ -39,11 +39,6 @@ export class Guard {
     return this.current;
   }
 
-  /** Why the job was stopped from outside (a controls change), if it was. */
-  get stopped(): string | undefined {
-    return this.stoppedFor;
-  }
-
   /** Applies a newer controls state; cancels running work if it now forbids the job. */
   onControlsChanged(next: ControlsState): void {
     if (next.version < this.current.version) return;

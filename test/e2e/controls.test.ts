@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, setControlsUpdate } from '../../src/definitions';
 import { InvalidControlsChange } from '../../src/controls-model';
 import { listAudit, readControls } from '../../src/store';
-import { startSystem, type TestSystem } from '../helpers/system';
+import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 describe('ops-controls', () => {
   let sys: TestSystem;
@@ -83,6 +83,10 @@ describe('ops-controls', () => {
       args: [{ state: before, maxHistoryLength: 40 }],
     });
     const firstRun = (await handle.describe()).runId;
+    // A job registered with the first run, blocked until a controls signal cancels it.
+    const arrived = sys.acts.reachedGate();
+    const blocked = await startTestJob(sys, 'gatedJob', 'gated-across-continue-as-new');
+    await arrived;
     for (let i = 0; i < 8; i++) {
       await sys.ops.changeControls({ commsEnabled: i % 2 === 0, actor: 'test', reason: `flip ${i}` });
     }
@@ -90,5 +94,14 @@ describe('ops-controls', () => {
     const after = await sys.ops.getControls();
     expect(after.version).toBe(before.version + 8);
     expect(after.commsEnabled).toBe(false);
+
+    // The new run still knows the job: the kill switch reaches it (its gate never opens).
+    await sys.ops.setKillSwitch(true, { actor: 'test', reason: 'after continue-as-new' });
+    const result = await Promise.race([
+      sys.ops.jobResult(blocked),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the job never heard of the kill switch')), 15_000)),
+    ]);
+    expect(result).toMatchObject({ outcome: 'skipped', reason: 'Kill switch is active' });
+    await sys.ops.setKillSwitch(false, { actor: 'test', reason: 'done' });
   });
 });

@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { TEST_NAMESPACES } from './namespaces';
 
@@ -33,9 +32,4 @@ export function temporalAddress(): string {
 export async function connectClient(namespace: string): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address: temporalAddress() });
   return { connection, client: new Client({ connection, namespace }) };
-}
-
-/** A worker connection to the run's server; close it after the worker has stopped. */
-export function connectNative(): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: temporalAddress() });
 }
