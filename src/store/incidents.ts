@@ -22,38 +22,41 @@ export interface NewIncident {
  * it returns that one with created=false. Holds with concurrent callers on both dialects.
  */
 export async function raiseIncident(db: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
+  return writeTransaction(db, (tx) => raiseIncidentIn(tx, incident));
+}
+
+/** raiseIncident inside a write transaction the caller already holds (e.g. a sync page's). */
+export async function raiseIncidentIn(tx: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
   const { dedupeKey, dedupeWindowMs, now } = incident;
-  return writeTransaction(db, async (tx) => {
-    if (dedupeKey && dedupeWindowMs) {
-      // Row locks cannot guard a row that does not exist yet; a lock on the key can. SQLite
-      // needs none: writeTransaction already holds its single write lock.
-      if (isPostgres(tx)) await sql`select pg_advisory_xact_lock(hashtext(${dedupeKey}))`.execute(tx);
-      const existing = await tx
-        .selectFrom('incidents')
-        .select('id')
-        .where('dedupe_key', '=', dedupeKey)
-        .where('created_at', '>', new Date(now.getTime() - dedupeWindowMs).toISOString())
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (existing) return { created: false, id: existing.id };
-    }
-    const row = await tx
-      .insertInto('incidents')
-      .values({
-        created_at: now.toISOString(),
-        type: incident.type,
-        severity: incident.severity,
-        title: incident.title,
-        body: incident.body,
-        dedupe_key: dedupeKey ?? null,
-        job: incident.job ?? null,
-        related_workflow_id: incident.relatedWorkflowId ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { created: true, id: row.id };
-  });
+  if (dedupeKey && dedupeWindowMs) {
+    // Row locks cannot guard a row that does not exist yet; a lock on the key can. SQLite
+    // needs none: writeTransaction already holds its single write lock.
+    if (isPostgres(tx)) await sql`select pg_advisory_xact_lock(hashtext(${dedupeKey}))`.execute(tx);
+    const existing = await tx
+      .selectFrom('incidents')
+      .select('id')
+      .where('dedupe_key', '=', dedupeKey)
+      .where('created_at', '>', new Date(now.getTime() - dedupeWindowMs).toISOString())
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (existing) return { created: false, id: existing.id };
+  }
+  const row = await tx
+    .insertInto('incidents')
+    .values({
+      created_at: now.toISOString(),
+      type: incident.type,
+      severity: incident.severity,
+      title: incident.title,
+      body: incident.body,
+      dedupe_key: dedupeKey ?? null,
+      job: incident.job ?? null,
+      related_workflow_id: incident.relatedWorkflowId ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { created: true, id: row.id };
 }
 
 /** Newest first; archived incidents only when asked for. */
@@ -78,11 +81,12 @@ export async function resolveIncident(db: Kysely<Database>, id: number, now: Dat
   return Number(result.numUpdatedRows) > 0;
 }
 
-export async function hasOpenIncident(db: Kysely<Database>, filter: { type: string; job: string }): Promise<boolean> {
+/** Whether `job` has an open incident of any of `types`. */
+export async function hasOpenIncident(db: Kysely<Database>, filter: { types: readonly string[]; job: string }): Promise<boolean> {
   const row = await db
     .selectFrom('incidents')
     .select('id')
-    .where('type', '=', filter.type)
+    .where('type', 'in', filter.types)
     .where('job', '=', filter.job)
     .where('status', '=', 'open')
     .limit(1)

@@ -4,6 +4,17 @@ export {
   OPS_TABLES,
   DEAD_LETTER_STATUSES,
   INCIDENT_SEVERITIES,
+  SOURCE_NAMES,
+  MEMORY_AUTHORITIES,
+  ADDRESS_KINDS,
+  CHANNELS,
+  NOTIFICATION_STATUSES,
+  type AddressKind,
+  type Channel,
+  type NotificationRoute,
+  type NotificationStatus,
+  type SourceName,
+  type MemoryAuthority,
   type Database,
   type DeadLetterStatus,
   type IncidentStatus,
@@ -12,7 +23,7 @@ export {
 } from './schema';
 export { writeTransaction, isPostgres } from './tx';
 export { insertAudit, listAudit, consecutiveFailures, type AuditRow, type NewAuditRow } from './audit';
-export { raiseIncident, listIncidents, resolveIncident, hasOpenIncident, type IncidentRow, type NewIncident } from './incidents';
+export { raiseIncident, raiseIncidentIn, listIncidents, resolveIncident, hasOpenIncident, type IncidentRow, type NewIncident } from './incidents';
 export {
   insertDeadLetter,
   getDeadLetter,
@@ -28,3 +39,44 @@ export {
 export { insertHealthCheck, latestHealthCheck, type HealthCheckRow } from './health';
 export { saveControls, readControls, type ControlsSnapshot, type MirroredControls } from './controls';
 export { archiveOldData, type Archived, type Retention } from './archive';
+export {
+  getSourceSync,
+  listSourceSync,
+  claimSourceSync,
+  commitSourcePage,
+  releaseSourceSync,
+  type SourceSyncRow,
+  type ClaimResult,
+  type CommitResult,
+} from './sources';
+export { addToAllowlist, removeFromAllowlist, listAllowlist, isAllowlisted, type AllowlistRow } from './allowlist';
+export { countApiCall, apiCallsSince } from './api-calls';
+export {
+  openNotification,
+  getNotification,
+  recordDecision,
+  beginSend,
+  finishSend,
+  listHeld,
+  markDelivered,
+  listNotifications,
+  countNotifications,
+  listAttempts,
+  bySeverityThenRecency,
+  SETTLED_STATUSES,
+  type NotificationRow,
+  type NotificationAttemptRow,
+  type NewNotification,
+  type NotificationContent,
+  type BeginResult,
+} from './notifications';
+export {
+  upsertMemoryItems,
+  supersedeMemoryItems,
+  listMemoryItems,
+  countMemoryItems,
+  type MemoryItemRow,
+  type MemoryWrite,
+  type WriteCounts,
+} from './memory';
+export { runsSince, seriousIncidentsSince, openDeadLetterCount, urgentNotificationsSince, pendingApprovals } from './reports';

@@ -4,7 +4,20 @@
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import type { Dialect, Store } from './db';
-import { DEAD_LETTER_STATUSES, INCIDENT_SEVERITIES, OPS_TABLES } from './schema';
+import {
+  ADDRESS_KINDS,
+  ATTEMPT_OUTCOMES,
+  CHANNELS,
+  CORE_TABLES,
+  DEAD_LETTER_STATUSES,
+  INCIDENT_SEVERITIES,
+  MEMORY_AUTHORITIES,
+  NOTIFICATION_ROUTES,
+  NOTIFICATION_STATUSES,
+  NOTIFY_TABLES,
+  SOURCE_NAMES,
+  SYNC_TABLES,
+} from './schema';
 import { writeTransaction } from './tx';
 
 interface Types {
@@ -28,9 +41,10 @@ const TYPES: Record<Dialect, Types> = {
 export const NO_DELETE_MESSAGE = 'ops data is never deleted: archive it instead';
 
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+/** A 0/1 column. (Migration 002 spells its own, nullable, and keeps it: shipped SQL never changes.) */
+const flag = (name: string, dflt = '') => `${name} integer not null ${dflt} check (${name} in (0, 1))`;
 
 function coreTables(t: Types): string[] {
-  const flag = (name: string, dflt = '') => `${name} integer not null ${dflt} check (${name} in (0, 1))`;
   return [
     `create table agent_controls (
        id integer primary key check (id = 1),
@@ -102,9 +116,119 @@ function coreTables(t: Types): string[] {
   ];
 }
 
-function refuseDeletes(dialect: Dialect): string[] {
+function syncTables(t: Types): string[] {
+  const flag = (name: string, dflt = '') => `${name} integer ${dflt} check (${name} in (0, 1))`;
+  const count = (name: string) => `${name} integer not null default 0`;
+  return [
+    `create table data_source_sync (
+       source_name text primary key check (source_name in (${list(SOURCE_NAMES)})),
+       status text not null default 'idle' check (status in ('idle', 'running')),
+       ${t.ts('last_sync_started_at')},
+       ${t.ts('last_sync_completed_at')},
+       ${flag('last_sync_success')},
+       last_outcome text check (last_outcome in ('succeeded', 'skipped', 'failed')),
+       ${count('items_synced')},
+       ${count('pages_synced')},
+       ${count('run_items')},
+       ${count('run_pages')},
+       cursor ${t.json},
+       watermark ${t.json},
+       ${count('version')},
+       ${count('consecutive_failures')},
+       last_error text,
+       last_error_category text,
+       lease_holder text,
+       ${t.ts('lease_expires_at')},
+       ${t.ts('updated_at')} not null)`,
+    `create table memory_items (
+       id ${t.id},
+       key text not null,
+       value ${t.json} not null,
+       authority text not null check (authority in (${list(MEMORY_AUTHORITIES)})),
+       source_type text not null,
+       source_id text not null,
+       content_hash text not null,
+       version integer not null default 1,
+       superseded_by integer references memory_items (id),
+       superseded_reason text,
+       ${t.ts('superseded_at')},
+       ${t.ts('created_at')} not null,
+       ${t.ts('updated_at')} not null,
+       ${flag('archived', 'not null default 0')},
+       ${t.ts('archived_at')})`,
+    // One current row per key: an upsert targets it, a supersession retires it first.
+    `create unique index memory_items_current on memory_items (key) where superseded_at is null`,
+    `create index memory_items_source on memory_items (source_type, updated_at)`,
+  ];
+}
+
+function notifyTables(t: Types): string[] {
+  return [
+    `create table comm_allowlist (
+       id ${t.id},
+       kind text not null check (kind in (${list(ADDRESS_KINDS)})),
+       address text not null,
+       label text,
+       ${t.ts('added_at')} not null,
+       added_by text not null,
+       added_reason text not null,
+       ${t.ts('removed_at')},
+       removed_by text,
+       removed_reason text)`,
+    // One live entry per address; removed ones stay as history.
+    `create unique index comm_allowlist_live on comm_allowlist (kind, address) where removed_at is null`,
+    `create table notifications (
+       id ${t.id},
+       idempotency_key text not null unique,
+       ${t.ts('created_at')} not null,
+       ${t.ts('updated_at')} not null,
+       workflow_id text,
+       severity text not null check (severity in (${list(INCIDENT_SEVERITIES)})),
+       type text not null,
+       title text not null,
+       body text not null,
+       ${flag('requires_approval', 'default 0')},
+       meta ${t.json},
+       route text not null check (route in (${list(NOTIFICATION_ROUTES)})),
+       channel text check (channel in (${list(CHANNELS)})),
+       recipient text,
+       status text not null check (status in (${list(NOTIFICATION_STATUSES)})),
+       status_reason text,
+       attempts integer not null default 0,
+       provider_id text,
+       ${t.ts('sent_at')},
+       delivered_in text,
+       ${t.ts('delivered_at')},
+       incident_id integer,
+       ${flag('archived', 'default 0')},
+       ${t.ts('archived_at')})`,
+    `create index notifications_status on notifications (status, created_at)`,
+    `create index notifications_created on notifications (created_at)`,
+    `create table notification_attempts (
+       id ${t.id},
+       notification_id integer not null,
+       attempt integer not null,
+       ${t.ts('started_at')} not null,
+       ${t.ts('finished_at')},
+       channel text check (channel in (${list(CHANNELS)})),
+       recipient text,
+       outcome text not null check (outcome in (${list(ATTEMPT_OUTCOMES)})),
+       detail text,
+       provider_id text,
+       workflow_id text,
+       activity_attempt integer)`,
+    `create index notification_attempts_of on notification_attempts (notification_id, attempt)`,
+    `create table api_calls (
+       hour text not null,
+       service text not null,
+       calls integer not null,
+       primary key (hour, service))`,
+  ];
+}
+
+function refuseDeletes(dialect: Dialect, tables: readonly string[]): string[] {
   if (dialect === 'sqlite') {
-    return OPS_TABLES.map(
+    return tables.map(
       (table) => `create trigger ${table}_no_delete before delete on ${table}
          begin select raise(abort, '${NO_DELETE_MESSAGE} (${table})'); end`,
     );
@@ -112,7 +236,7 @@ function refuseDeletes(dialect: Dialect): string[] {
   return [
     `create or replace function ops_refuse_delete() returns trigger language plpgsql as $$
        begin raise exception '${NO_DELETE_MESSAGE} (%)', tg_table_name using errcode = 'restrict_violation'; end $$`,
-    ...OPS_TABLES.flatMap((table) => [
+    ...tables.flatMap((table) => [
       `create trigger ${table}_no_delete before delete on ${table} for each row execute function ops_refuse_delete()`,
       `create trigger ${table}_no_truncate before truncate on ${table} for each statement execute function ops_refuse_delete()`,
     ]),
@@ -125,7 +249,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     for (const statement of statements) await sql.raw(statement).execute(db);
   };
   return {
-    '001_ops_core': { up: run([...coreTables(TYPES[dialect]), ...refuseDeletes(dialect)]) },
+    '001_ops_core': { up: run([...coreTables(TYPES[dialect]), ...refuseDeletes(dialect, CORE_TABLES)]) },
+    '002_data_syncs': { up: run([...syncTables(TYPES[dialect]), ...refuseDeletes(dialect, SYNC_TABLES)]) },
+    // The PostgreSQL delete-refusing function already exists; refuseDeletes re-creates it in place.
+    '003_notifications': { up: run([...notifyTables(TYPES[dialect]), ...refuseDeletes(dialect, NOTIFY_TABLES)]) },
   };
 }
 

@@ -7,6 +7,12 @@ export interface Database {
   incidents: IncidentsTable;
   dead_letters: DeadLettersTable;
   health_checks: HealthChecksTable;
+  data_source_sync: DataSourceSyncTable;
+  memory_items: MemoryItemsTable;
+  comm_allowlist: CommAllowlistTable;
+  notifications: NotificationsTable;
+  notification_attempts: NotificationAttemptsTable;
+  api_calls: ApiCallsTable;
 }
 
 export interface AgentControlsTable {
@@ -89,5 +95,166 @@ export interface HealthChecksTable {
   checks: string;
 }
 
+import { SOURCE_NAMES, type SourceName } from '../sources';
+
+export { SOURCE_NAMES, type SourceName };
+export type SyncStatus = 'idle' | 'running';
+
+/**
+ * One row per data source: the spec's sync status, plus the durable cursor of the run in
+ * progress. Each page commits its items and the cursor in one transaction, so a run resumes
+ * exactly where the last commit left it.
+ */
+export interface DataSourceSyncTable {
+  source_name: SourceName;
+  status: Generated<SyncStatus>;
+  last_sync_started_at: string | null;
+  last_sync_completed_at: string | null;
+  last_sync_success: number | null;
+  last_outcome: RunOutcome | null;
+  /** Items and pages of the last completed run. */
+  items_synced: Generated<number>;
+  pages_synced: Generated<number>;
+  /** Items and pages of the run in progress (or the unfinished one a new run resumes). */
+  run_items: Generated<number>;
+  run_pages: Generated<number>;
+  /** Adapter state of the run in progress; null when no run is unfinished. */
+  cursor: string | null;
+  /** Where the next run starts (e.g. the newest modification time seen). */
+  watermark: string | null;
+  /** Bumped by every commit: a commit based on a stale read is refused. */
+  version: Generated<number>;
+  consecutive_failures: Generated<number>;
+  last_error: string | null;
+  last_error_category: string | null;
+  /** The workflow that runs (or last ran) the sync; a lock while status is running. */
+  lease_holder: string | null;
+  lease_expires_at: string | null;
+  updated_at: string;
+}
+
+export const MEMORY_AUTHORITIES = ['canonical', 'inferred'] as const;
+export type MemoryAuthority = (typeof MEMORY_AUTHORITIES)[number];
+
+/** Never overwritten where history matters: a superseded row stays, pointing at its successor. */
+export interface MemoryItemsTable {
+  id: Generated<number>;
+  key: string;
+  value: string;
+  authority: MemoryAuthority;
+  source_type: string;
+  source_id: string;
+  content_hash: string;
+  version: number;
+  superseded_by: number | null;
+  superseded_reason: string | null;
+  superseded_at: string | null;
+  created_at: string;
+  updated_at: string;
+  archived: Generated<number>;
+  archived_at: string | null;
+}
+
+/** What an allowlisted address is: a phone number (SMS and calls) or a Telegram chat. */
+export const ADDRESS_KINDS = ['phone', 'telegram'] as const;
+export type AddressKind = (typeof ADDRESS_KINDS)[number];
+
+/** An address messages may go to. Removing one stamps removed_at: the row stays, as history. */
+export interface CommAllowlistTable {
+  id: Generated<number>;
+  kind: AddressKind;
+  address: string;
+  label: string | null;
+  added_at: string;
+  added_by: string;
+  added_reason: string;
+  removed_at: string | null;
+  removed_by: string | null;
+  removed_reason: string | null;
+}
+
+export const NOTIFICATION_ROUTES = ['call', 'sms', 'text', 'digest'] as const;
+export type NotificationRoute = (typeof NOTIFICATION_ROUTES)[number];
+export const CHANNELS = ['voice', 'sms', 'telegram', 'console'] as const;
+export type Channel = (typeof CHANNELS)[number];
+/**
+ * pending: not tried yet. sending: an attempt is out. sent / failed: its outcome. unknown: an
+ * attempt never reported (its worker died mid-send); never resent, so never sent twice.
+ * held: waits for the daily digest; delivered: a sent digest carried it. suppressed: comms off,
+ * kill switch or quiet hours. refused: no allowlisted recipient.
+ */
+export const NOTIFICATION_STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'unknown',
+  'held',
+  'delivered',
+  'suppressed',
+  'refused',
+] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** One notification per idempotency key (workflow id and step): asking again never sends again. */
+export interface NotificationsTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  created_at: string;
+  updated_at: string;
+  workflow_id: string | null;
+  severity: Severity;
+  type: string;
+  title: string;
+  body: string;
+  requires_approval: number;
+  meta: string | null;
+  route: NotificationRoute;
+  channel: Channel | null;
+  recipient: string | null;
+  status: NotificationStatus;
+  status_reason: string | null;
+  attempts: Generated<number>;
+  provider_id: string | null;
+  sent_at: string | null;
+  /** The digest notification that carried a held one to the operator. */
+  delivered_in: string | null;
+  delivered_at: string | null;
+  incident_id: number | null;
+  archived: Generated<number>;
+  archived_at: string | null;
+}
+
+export const ATTEMPT_OUTCOMES = ['sending', 'sent', 'failed', 'unknown', 'held', 'suppressed', 'refused'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Every time a notification was routed or sent, and what came of it. */
+export interface NotificationAttemptsTable {
+  id: Generated<number>;
+  notification_id: number;
+  attempt: number;
+  started_at: string;
+  finished_at: string | null;
+  channel: Channel | null;
+  recipient: string | null;
+  outcome: AttemptOutcome;
+  detail: string | null;
+  provider_id: string | null;
+  workflow_id: string | null;
+  activity_attempt: number | null;
+}
+
+/** Requests made to external APIs, per hour and service: the digest's api_calls. */
+export interface ApiCallsTable {
+  hour: string;
+  service: string;
+  calls: number;
+}
+
+/** Tables of migration 001; every later migration adds its own tables to OPS_TABLES. */
+export const CORE_TABLES = ['agent_controls', 'agent_audit_log', 'incidents', 'dead_letters', 'health_checks'] as const;
+export const SYNC_TABLES = ['data_source_sync', 'memory_items'] as const;
+export const NOTIFY_TABLES = ['comm_allowlist', 'notifications', 'notification_attempts', 'api_calls'] as const;
+
 /** Every table of ops data: the database refuses DELETE (and TRUNCATE) on each. */
-export const OPS_TABLES = ['agent_controls', 'agent_audit_log', 'incidents', 'dead_letters', 'health_checks'] as const;
+export const OPS_TABLES = [...CORE_TABLES, ...SYNC_TABLES, ...NOTIFY_TABLES] as const;

@@ -49,12 +49,12 @@ forEachStore((store) => {
 
   it('resolve, list by status, and the open check', async () => {
     const { id } = await raise({ type: 'consecutive_failures', job: 'sync_notion', now: t0 });
-    expect(await hasOpenIncident(db(), { type: 'consecutive_failures', job: 'sync_notion' })).toBe(true);
-    expect(await hasOpenIncident(db(), { type: 'consecutive_failures', job: 'sync_n8n' })).toBe(false);
+    expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_notion' })).toBe(true);
+    expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_n8n' })).toBe(false);
     expect((await listIncidents(db(), { status: 'open' })).map((i) => i.id)).toContain(id);
     expect(await resolveIncident(db(), id, later(HOUR))).toBe(true);
     expect(await resolveIncident(db(), id, later(2 * HOUR))).toBe(false);
-    expect(await hasOpenIncident(db(), { type: 'consecutive_failures', job: 'sync_notion' })).toBe(false);
+    expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_notion' })).toBe(false);
     const resolved = await listIncidents(db(), { status: 'resolved' });
     expect(resolved.map((i) => [i.id, i.resolved_at])).toEqual([[id, later(HOUR).toISOString()]]);
     expect((await listIncidents(db(), { status: 'open' })).map((i) => i.id)).not.toContain(id);

@@ -22,7 +22,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   it('apply once; a second run applies nothing and changes nothing', async () => {
     const { store, dispose } = await openTestStore(dialect);
     try {
-      expect(await migrateToLatest(store)).toEqual(['001_ops_core']);
+      expect(await migrateToLatest(store)).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
       const after = await schemaSnapshot(store);
       expect(after.length).toBeGreaterThan(10);
       expect(await migrateToLatest(store)).toEqual([]);
@@ -55,7 +55,7 @@ describe('concurrent migrations on postgres', () => {
     const second = await openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: first.location });
     try {
       const results = await Promise.all([migrateToLatest(first.store), migrateToLatest(second)]);
-      expect(results.flat()).toEqual(['001_ops_core']);
+      expect(results.flat()).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
     } finally {
       await second.close();
       await first.dispose();
@@ -72,6 +72,58 @@ forEachStore((store, dialect) => {
     await db.insertInto('incidents').values({ created_at: now, type: 't', severity: 'INFO', title: 't', body: '' }).execute();
     await db.insertInto('dead_letters').values({ created_at: now, job: 'j', workflow_type: 'j', workflow_id: 'w', input: '{}', error: 'e', category: 'transient', attempts: 1 }).execute();
     await db.insertInto('health_checks').values({ ts: now, workflow_id: 'w', healthy: 1, checks: '{}' }).execute();
+    await db.insertInto('data_source_sync').values({ source_name: 'notion', updated_at: now }).execute();
+    await db
+      .insertInto('memory_items')
+      .values({ key: 'k', value: '{}', authority: 'inferred', source_type: 's', source_id: '1', content_hash: 'h', version: 1, created_at: now, updated_at: now })
+      .execute();
+    await db
+      .insertInto('comm_allowlist')
+      .values({ kind: 'phone', address: '+15550000000', label: null, added_at: now, added_by: 't', added_reason: 'r', removed_at: null, removed_by: null, removed_reason: null })
+      .execute();
+    const notification = await db
+      .insertInto('notifications')
+      .values({
+        idempotency_key: 'k',
+        created_at: now,
+        updated_at: now,
+        workflow_id: null,
+        severity: 'WARN',
+        type: 't',
+        title: 't',
+        body: '',
+        requires_approval: 0,
+        meta: null,
+        route: 'digest',
+        channel: null,
+        recipient: null,
+        status: 'held',
+        status_reason: null,
+        provider_id: null,
+        sent_at: null,
+        delivered_in: null,
+        delivered_at: null,
+        incident_id: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('notification_attempts')
+      .values({
+        notification_id: notification.id,
+        attempt: 1,
+        started_at: now,
+        finished_at: now,
+        channel: null,
+        recipient: null,
+        outcome: 'held',
+        detail: null,
+        provider_id: null,
+        workflow_id: null,
+        activity_attempt: null,
+      })
+      .execute();
+    await db.insertInto('api_calls').values({ hour: '2026-01-01T00', service: 'notion', calls: 1 }).execute();
   }
 
   it('the database itself refuses DELETE on every ops table, and the rows stay', async () => {
@@ -81,7 +133,7 @@ forEachStore((store, dialect) => {
       expect(before).toBe(1);
       const refusal = new RegExp(`ops data is never deleted: archive it instead \\(${table}\\)`);
       await expect(sql`delete from ${sql.table(table)}`.execute(store().db)).rejects.toThrow(refusal);
-      await expect(sql`delete from ${sql.table(table)} where id = 1`.execute(store().db)).rejects.toThrow(refusal);
+      await expect(sql`delete from ${sql.table(table)} where 1 = 1`.execute(store().db)).rejects.toThrow(refusal);
       expect(await countRows(store(), table)).toBe(before);
     }
   });

@@ -1,0 +1,154 @@
+/**
+ * Memory items: what the syncs learn. Two ways to change one, as the spec asks:
+ * - upsert (raw, inferred data such as CRM records): the current row is updated in place;
+ * - supersede (canonical documents): the old row stays, marked superseded by its successor.
+ * Either way a key has one current row (a partial unique index), so a re-sync never duplicates.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, MemoryAuthority, MemoryItemsTable } from './schema';
+
+export type MemoryItemRow = Selectable<MemoryItemsTable>;
+
+export interface MemoryWrite {
+  key: string;
+  value: unknown;
+  authority: MemoryAuthority;
+  sourceType: string;
+  sourceId: string;
+}
+
+export interface WriteCounts {
+  inserted: number;
+  changed: number;
+  unchanged: number;
+}
+
+const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+function rowFor(item: MemoryWrite, at: string) {
+  return {
+    key: item.key,
+    value: JSON.stringify(item.value),
+    authority: item.authority,
+    source_type: item.sourceType,
+    source_id: item.sourceId,
+    content_hash: hashOf(item.value),
+    version: 1,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+async function currentByKey(db: Kysely<Database>, keys: string[]): Promise<Map<string, MemoryItemRow>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('memory_items')
+    .selectAll()
+    .where('key', 'in', keys)
+    .where('superseded_at', 'is', null)
+    .execute();
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+/** Inserts new keys and updates changed ones in place; call inside the page's transaction. */
+export async function upsertMemoryItems(db: Kysely<Database>, items: MemoryWrite[], now: Date): Promise<WriteCounts> {
+  const at = now.toISOString();
+  const existing = await currentByKey(db, [...new Set(items.map((i) => i.key))]);
+  const counts: WriteCounts = { inserted: 0, changed: 0, unchanged: 0 };
+  const fresh = new Map<string, ReturnType<typeof rowFor>>();
+  for (const item of items) {
+    const row = rowFor(item, at);
+    const old = existing.get(item.key);
+    if (!old) {
+      // A page can name the same key twice; the later value wins, stored once.
+      if (!fresh.has(item.key)) counts.inserted += 1;
+      fresh.set(item.key, row);
+    } else if (old.content_hash === row.content_hash) {
+      counts.unchanged += 1;
+    } else {
+      counts.changed += 1;
+      await db
+        .updateTable('memory_items')
+        .set({ value: row.value, content_hash: row.content_hash, version: old.version + 1, updated_at: at })
+        .where('id', '=', old.id)
+        .execute();
+      existing.set(item.key, { ...old, content_hash: row.content_hash, version: old.version + 1 });
+    }
+  }
+  if (fresh.size > 0) await db.insertInto('memory_items').values([...fresh.values()]).execute();
+  return counts;
+}
+
+/**
+ * Records new keys; for a changed key the old row is retired (superseded_at, reason) and points
+ * at its successor, which carries the next version. Call inside the page's transaction.
+ */
+export async function supersedeMemoryItems(
+  db: Kysely<Database>,
+  items: MemoryWrite[],
+  reason: string,
+  now: Date,
+): Promise<WriteCounts> {
+  const at = now.toISOString();
+  const existing = await currentByKey(db, [...new Set(items.map((i) => i.key))]);
+  const counts: WriteCounts = { inserted: 0, changed: 0, unchanged: 0 };
+  for (const item of items) {
+    const row = rowFor(item, at);
+    const old = existing.get(item.key);
+    if (old && old.content_hash === row.content_hash) {
+      counts.unchanged += 1;
+      continue;
+    }
+    if (old) {
+      // Retire first: the unique index allows one current row per key.
+      await db
+        .updateTable('memory_items')
+        .set({ superseded_at: at, superseded_reason: reason, updated_at: at })
+        .where('id', '=', old.id)
+        .execute();
+    }
+    const inserted = await db
+      .insertInto('memory_items')
+      .values({ ...row, version: old ? old.version + 1 : 1 })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (old) {
+      await db.updateTable('memory_items').set({ superseded_by: inserted.id }).where('id', '=', old.id).execute();
+      counts.changed += 1;
+    } else {
+      counts.inserted += 1;
+    }
+    existing.set(item.key, inserted);
+  }
+  return counts;
+}
+
+export interface MemoryFilter {
+  sourceType?: string;
+  key?: string;
+  /** Superseded rows too (history), oldest first per key. */
+  includeSuperseded?: boolean;
+  limit?: number;
+}
+
+export async function listMemoryItems(db: Kysely<Database>, filter: MemoryFilter = {}): Promise<MemoryItemRow[]> {
+  let query = db.selectFrom('memory_items').selectAll().where('archived', '=', 0);
+  if (filter.sourceType) query = query.where('source_type', '=', filter.sourceType);
+  if (filter.key) query = query.where('key', '=', filter.key);
+  if (!filter.includeSuperseded) query = query.where('superseded_at', 'is', null);
+  query = query.orderBy('key').orderBy('id');
+  return filter.limit ? query.limit(filter.limit).execute() : query.execute();
+}
+
+export async function countMemoryItems(db: Kysely<Database>, sourceType: string): Promise<{ current: number; all: number }> {
+  const row = await db
+    .selectFrom('memory_items')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('all'),
+      eb.fn.count<number | string>('id').filterWhere('superseded_at', 'is', null).as('current'),
+    ])
+    .where('source_type', '=', sourceType)
+    .executeTakeFirstOrThrow();
+  return { current: Number(row.current), all: Number(row.all) };
+}
