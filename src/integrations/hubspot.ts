@@ -1,0 +1,98 @@
+/**
+ * HubSpot CRM, read-only, through the official SDK: contacts modified since a point in time,
+ * oldest first, one search request per call. No SDK limiter or retries: the task queue holds
+ * the rate limit for every worker, and Temporal retries by category.
+ */
+import { Client } from '@hubspot/api-client';
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { headerOf, httpFailure, parseResponse } from './http';
+
+export interface HubSpotSettings {
+  token: string;
+  baseUrl: string;
+  pageSize: number;
+}
+
+/** HubSpot's search reaches only this many results per query; past it, query again from the last timestamp. */
+export const HUBSPOT_SEARCH_RESULT_LIMIT = 10_000;
+
+export const CONTACT_PROPERTIES = ['email', 'firstname', 'lastname', 'phone', 'company', 'lifecyclestage', 'lastmodifieddate'];
+
+const contactSchema = z.object({
+  id: z.string().min(1),
+  properties: z.record(z.string(), z.string().nullable().optional()),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  archived: z.boolean().optional(),
+});
+const searchSchema = z.object({
+  total: z.number().int().nonnegative(),
+  results: z.array(contactSchema),
+  paging: z.object({ next: z.object({ after: z.string().min(1) }).optional() }).optional(),
+});
+
+export interface HubSpotContact {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt: string;
+  updatedAt: string;
+  /** lastmodifieddate as epoch milliseconds (the search filter's unit). */
+  modifiedMs: number;
+}
+
+export class HubSpotSource {
+  private readonly client: Client;
+
+  constructor(private readonly settings: HubSpotSettings) {
+    this.client = new Client({ accessToken: settings.token, basePath: settings.baseUrl, numberOfApiCallRetries: 0 });
+  }
+
+  /** Contacts with lastmodifieddate >= sinceMs, oldest first, from offset `after`. */
+  async modifiedSince(
+    sinceMs: number,
+    after: string | null,
+  ): Promise<{ contacts: HubSpotContact[]; after: string | null; total: number }> {
+    let raw: unknown;
+    try {
+      raw = await this.client.crm.contacts.searchApi.doSearch({
+        filterGroups: [
+          { filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(sinceMs) }] },
+        ],
+        // The SDK types sorts as strings; the API takes these objects, and the SDK passes them through.
+        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' } as unknown as string],
+        properties: CONTACT_PROPERTIES,
+        limit: this.settings.pageSize,
+        ...(after ? { after } : {}),
+      });
+    } catch (err) {
+      throw classify(err);
+    }
+    const body = parseResponse('HubSpot contact search', searchSchema, raw);
+    const contacts = body.results.map((c, i) => {
+      const modified = c.properties.lastmodifieddate ?? c.updatedAt.toISOString();
+      const modifiedMs = Date.parse(modified);
+      if (Number.isNaN(modifiedMs)) {
+        throw new ValidationError(`HubSpot contact search response failed validation: results.${i}.properties.lastmodifieddate: not a date`);
+      }
+      return {
+        id: c.id,
+        properties: Object.fromEntries(Object.entries(c.properties).map(([k, v]) => [k, v ?? null])),
+        createdAt: c.createdAt.toISOString(),
+        updatedAt: c.updatedAt.toISOString(),
+        modifiedMs,
+      };
+    });
+    return { contacts, after: body.paging?.next?.after ?? null, total: body.total };
+  }
+}
+
+function classify(err: unknown): Error {
+  const e = err as { code?: unknown; body?: unknown; headers?: unknown; message?: unknown };
+  if (typeof e?.code === 'number' && e.code >= 400) {
+    const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
+    return httpFailure('HubSpot', e.code, body, headerOf(e.headers, 'retry-after'));
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

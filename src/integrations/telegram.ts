@@ -1,0 +1,82 @@
+/**
+ * The Telegram Bot API (no official JS SDK; plain HTTPS): the updates the bot received, read
+ * with an offset that confirms everything before it, and plain-text messages the bot sends.
+ */
+import { z } from 'zod';
+import { TransientError, ValidationError } from '../errors';
+import { httpFailure, parseResponse, readJson } from './http';
+
+export interface TelegramSettings {
+  botToken: string;
+  apiBase: string;
+  timeoutMs: number;
+}
+
+const messageSchema = z.object({
+  message_id: z.number().int(),
+  date: z.number().int(),
+  chat: z.object({ id: z.number().int(), type: z.string() }),
+  from: z.object({ id: z.number().int(), is_bot: z.boolean() }).optional(),
+  text: z.string().optional(),
+});
+const updateSchema = z.object({
+  update_id: z.number().int(),
+  message: messageSchema.optional(),
+  edited_message: messageSchema.optional(),
+});
+const updatesSchema = z.object({ ok: z.literal(true), result: z.array(updateSchema) });
+const sentSchema = z.object({ ok: z.literal(true), result: z.object({ message_id: z.number().int() }) });
+const errorSchema = z.object({ description: z.string().optional(), parameters: z.object({ retry_after: z.number() }).optional() });
+
+export type TelegramUpdate = z.infer<typeof updateSchema>;
+
+/** Telegram's limit on one message's text (1-4096 characters), counted as String#length does. */
+export const TELEGRAM_MAX_TEXT = 4096;
+
+export class TelegramBot {
+  constructor(private readonly settings: TelegramSettings) {}
+
+  /** Updates from `offset` on (all earlier ones are confirmed by asking), at most 100. */
+  async getUpdates(offset: number | null): Promise<TelegramUpdate[]> {
+    const body = await this.call('getUpdates', {
+      ...(offset !== null ? { offset } : {}),
+      limit: 100,
+      timeout: 0,
+      allowed_updates: ['message', 'edited_message'],
+    });
+    return parseResponse('Telegram getUpdates', updatesSchema, body).result;
+  }
+
+  /** Sends `text` as is (no parse_mode, so no markup is interpreted); too long or empty is rejected before any request. */
+  async sendMessage(chatId: string, text: string): Promise<{ messageId: number }> {
+    if (text.trim() === '') throw new ValidationError('Telegram sendMessage: text is empty');
+    if (text.length > TELEGRAM_MAX_TEXT) {
+      throw new ValidationError(`Telegram sendMessage: text is ${text.length} characters, over Telegram's limit of ${TELEGRAM_MAX_TEXT}`);
+    }
+    const body = await this.call('sendMessage', { chat_id: chatId, text });
+    return { messageId: parseResponse('Telegram sendMessage', sentSchema, body).result.message_id };
+  }
+
+  private async call(method: string, params: Record<string, unknown>): Promise<unknown> {
+    // The token is part of the URL: it never goes into an error message.
+    const url = `${this.settings.apiBase}/bot${this.settings.botToken}/${method}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+    } catch (err) {
+      throw new TransientError(`Telegram ${method}: unreachable (${(err as Error).name})`);
+    }
+    const body = await readJson(`Telegram ${method}`, response);
+    if (!response.ok) {
+      const error = errorSchema.safeParse(body);
+      const retryAfter = response.headers.get('retry-after') ?? error.data?.parameters?.retry_after?.toString();
+      throw httpFailure(`Telegram ${method}`, response.status, error.data?.description ?? '', retryAfter);
+    }
+    return body;
+  }
+}

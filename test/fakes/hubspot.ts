@@ -1,0 +1,236 @@
+import { type FakeResponse, HttpFake, type RecordedRequest, SlidingWindow, breakFirstItem, isRecord } from './http-fake';
+
+export interface ContactSeed {
+  /** Numeric string, as HubSpot ids are. */
+  id: string;
+  email: string;
+  firstname: string;
+  lastname: string;
+  lastModified: string;
+  createdAt?: string;
+}
+
+export interface HubSpotFakeOptions {
+  token?: string;
+  contacts?: ContactSeed[];
+  /** Default: 100 requests per rolling 10 s (HubSpot's TEN_SECONDLY_ROLLING policy for private apps). */
+  rateLimit?: { requests: number; windowMs: number } | false;
+}
+
+export const HUBSPOT_SEARCH_PATH = '/crm/v3/objects/contacts/search';
+/** HubSpot search can page through at most the first 10 000 results of a query. */
+const SEARCH_WINDOW = 10_000;
+const DEFAULT_PROPERTIES = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
+const ALWAYS_RETURNED = ['createdate', 'hs_object_id', 'lastmodifieddate'];
+const DATE_PROPERTIES = new Set(['createdate', 'lastmodifieddate']);
+const OPERATORS = new Set(['EQ', 'NEQ', 'GT', 'GTE', 'LT', 'LTE', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY']);
+
+type Filter = { propertyName: string; operator: string; value?: unknown };
+type Sort = { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
+
+/** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search); read-only. */
+export class HubSpotFake extends HttpFake {
+  readonly token: string;
+  private readonly store = new Map<string, ContactSeed>();
+
+  constructor(options: HubSpotFakeOptions = {}) {
+    const limit = options.rateLimit === false ? null : (options.rateLimit ?? { requests: 100, windowMs: 10_000 });
+    super(
+      limit
+        ? new SlidingWindow(limit.requests, limit.windowMs, {
+            max: 'X-HubSpot-RateLimit-Max',
+            remaining: 'X-HubSpot-RateLimit-Remaining',
+            interval: 'X-HubSpot-RateLimit-Interval-Milliseconds',
+          })
+        : null,
+    );
+    this.token = options.token ?? 'pat-test-hubspot';
+    for (const contact of options.contacts ?? []) this.addContact(contact);
+  }
+
+  /** Contacts with ids "1".."count", modified one second apart after `startIso`. */
+  static generateContacts(count: number, startIso = '2026-01-01T00:00:00.000Z'): ContactSeed[] {
+    const start = Date.parse(startIso);
+    return Array.from({ length: count }, (_, i) => ({
+      id: String(i + 1),
+      email: `contact${i + 1}@example.com`,
+      firstname: `First${i + 1}`,
+      lastname: `Last${i + 1}`,
+      lastModified: new Date(start + (i + 1) * 1000).toISOString(),
+      createdAt: startIso,
+    }));
+  }
+
+  get contacts(): ContactSeed[] {
+    return [...this.store.values()].map((c) => ({ ...c }));
+  }
+
+  addContact(seed: ContactSeed): void {
+    this.store.set(seed.id, { ...seed });
+  }
+
+  /** Marks a contact modified at `isoTime`, optionally changing properties too. */
+  touch(id: string, isoTime: string, changes: Partial<Pick<ContactSeed, 'email' | 'firstname' | 'lastname'>> = {}): ContactSeed {
+    const contact = this.store.get(id);
+    if (!contact) throw new Error(`HubSpotFake: no contact ${id}`);
+    const touched = { ...contact, ...changes, lastModified: isoTime };
+    this.store.set(id, touched);
+    return touched;
+  }
+
+  /** Every recorded request other than a search: tests assert this stays empty (no writes). */
+  writeRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => !(r.method === 'POST' && r.path === HUBSPOT_SEARCH_PATH));
+  }
+
+  protected errorBody(status: number): unknown {
+    const correlationId = this.nextId();
+    if (status === 429) {
+      return { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId, policyName: 'TEN_SECONDLY_ROLLING' };
+    }
+    if (status === 401) {
+      return { status: 'error', message: 'Authentication credentials not found. This API supports OAuth 2.0 authentication.', correlationId, category: 'INVALID_AUTHENTICATION' };
+    }
+    if (status >= 500) return { status: 'error', message: 'internal error', correlationId, category: 'INTERNAL_ERROR' };
+    if (status === 405) return { status: 'error', message: 'Method not allowed: this fake only serves contact search.', correlationId, category: 'VALIDATION_ERROR' };
+    return { status: 'error', message: 'There was a problem with the request.', correlationId, category: 'VALIDATION_ERROR' };
+  }
+
+  protected authorize(req: RecordedRequest): FakeResponse | null {
+    return req.headers.authorization === `Bearer ${this.token}` ? null : this.error(401);
+  }
+
+  protected handle(req: RecordedRequest): FakeResponse {
+    if (req.method !== 'POST' || req.path !== HUBSPOT_SEARCH_PATH) return this.error(405);
+    const body = req.body ?? {};
+    if (!isRecord(body)) return this.invalid('Invalid input JSON: expected an object.');
+    const limit = body.limit ?? 10;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 200) return this.invalid(`limit must be between 1 and 200, got ${JSON.stringify(limit)}`);
+    const after = body.after === undefined ? 0 : Number(body.after);
+    if (!Number.isInteger(after) || after < 0) return this.invalid(`after must be a non-negative integer, got ${JSON.stringify(body.after)}`);
+    if (after >= SEARCH_WINDOW) return this.invalid(`Search can return at most ${SEARCH_WINDOW} results.`);
+    const filterGroups = parseFilterGroups(body.filterGroups);
+    const sorts = parseSorts(body.sorts);
+    if (typeof filterGroups === 'string') return this.invalid(filterGroups);
+    if (typeof sorts === 'string') return this.invalid(sorts);
+    const properties = Array.isArray(body.properties) ? [...new Set([...ALWAYS_RETURNED, ...body.properties.map(String)])] : DEFAULT_PROPERTIES;
+    const matches = this.sorted(this.filtered(filterGroups), sorts);
+    const results = matches.slice(after, after + limit).map((c) => toObject(c, properties));
+    const nextAfter = after + results.length;
+    const paging = nextAfter < matches.length && nextAfter < SEARCH_WINDOW ? { paging: { next: { after: String(nextAfter), link: `?after=${nextAfter}` } } } : {};
+    return { status: 200, body: { total: matches.length, results, ...paging } };
+  }
+
+  protected malform(body: unknown): unknown {
+    return breakFirstItem(body, 'results', 'id');
+  }
+
+  /** Groups are OR-ed, filters within a group AND-ed; no groups means everything. */
+  private filtered(groups: Filter[][]): ContactSeed[] {
+    const all = [...this.store.values()];
+    if (groups.length === 0) return all;
+    return all.filter((c) => groups.some((g) => g.every((f) => matches(c, f))));
+  }
+
+  private sorted(contacts: ContactSeed[], sorts: Sort[]): ContactSeed[] {
+    const byId = (a: ContactSeed, b: ContactSeed): number => Number(a.id) - Number(b.id);
+    return contacts.sort((a, b) => {
+      for (const s of sorts) {
+        const d = compare(propertyValue(a, s.propertyName), propertyValue(b, s.propertyName));
+        if (d !== 0) return s.direction === 'DESCENDING' ? -d : d;
+      }
+      return byId(a, b);
+    });
+  }
+
+  private invalid(message: string): FakeResponse {
+    return this.error(400, { status: 'error', message, correlationId: this.nextId(), category: 'VALIDATION_ERROR' });
+  }
+}
+
+function parseFilterGroups(raw: unknown): Filter[][] | string {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return 'filterGroups must be an array';
+  const groups: Filter[][] = [];
+  for (const group of raw) {
+    if (!isRecord(group) || !Array.isArray(group.filters)) return 'each filter group needs a filters array';
+    const filters: Filter[] = [];
+    for (const f of group.filters) {
+      if (!isRecord(f) || typeof f.propertyName !== 'string' || typeof f.operator !== 'string' || !OPERATORS.has(f.operator)) {
+        return `Invalid filter: ${JSON.stringify(f)}`;
+      }
+      filters.push({ propertyName: f.propertyName, operator: f.operator, value: f.value });
+    }
+    groups.push(filters);
+  }
+  return groups;
+}
+
+/** Accepts the documented object form and the SDK-typed string form ("prop" ascending, "-prop" descending). */
+function parseSorts(raw: unknown): Sort[] | string {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return 'sorts must be an array';
+  const sorts: Sort[] = [];
+  for (const s of raw) {
+    if (typeof s === 'string') sorts.push(s.startsWith('-') ? { propertyName: s.slice(1), direction: 'DESCENDING' } : { propertyName: s, direction: 'ASCENDING' });
+    else if (isRecord(s) && typeof s.propertyName === 'string' && (s.direction === 'ASCENDING' || s.direction === 'DESCENDING')) {
+      sorts.push({ propertyName: s.propertyName, direction: s.direction });
+    } else return `Invalid sort: ${JSON.stringify(s)}`;
+  }
+  return sorts;
+}
+
+function propertyValue(c: ContactSeed, name: string): string | number | undefined {
+  switch (name) {
+    case 'lastmodifieddate':
+      return Date.parse(c.lastModified);
+    case 'createdate':
+      return Date.parse(c.createdAt ?? c.lastModified);
+    case 'hs_object_id':
+      return Number(c.id);
+    case 'email':
+    case 'firstname':
+    case 'lastname':
+      return c[name];
+    default:
+      return undefined;
+  }
+}
+
+/** Date filter values may be epoch milliseconds (as a string) or ISO dates. */
+function filterValue(name: string, value: unknown): string | number {
+  const text = String(value);
+  if (DATE_PROPERTIES.has(name)) return /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  return name === 'hs_object_id' ? Number(text) : text;
+}
+
+function matches(c: ContactSeed, f: Filter): boolean {
+  const actual = propertyValue(c, f.propertyName);
+  if (f.operator === 'HAS_PROPERTY') return actual !== undefined;
+  if (f.operator === 'NOT_HAS_PROPERTY') return actual === undefined;
+  if (actual === undefined) return false;
+  const d = compare(actual, filterValue(f.propertyName, f.value));
+  const byOperator: Record<string, boolean> = { EQ: d === 0, NEQ: d !== 0, GT: d > 0, GTE: d >= 0, LT: d < 0, LTE: d <= 0 };
+  return byOperator[f.operator] ?? false;
+}
+
+function compare(a: string | number | undefined, b: string | number | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return 1;
+  if (b === undefined) return -1;
+  return typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+}
+
+function toObject(c: ContactSeed, properties: string[]): unknown {
+  const createdAt = c.createdAt ?? c.lastModified;
+  const all: Record<string, string> = {
+    createdate: createdAt,
+    email: c.email,
+    firstname: c.firstname,
+    hs_object_id: c.id,
+    lastmodifieddate: c.lastModified,
+    lastname: c.lastname,
+  };
+  const selected = Object.fromEntries(properties.filter((p) => p in all).map((p) => [p, all[p]]));
+  return { id: c.id, properties: selected, createdAt, updatedAt: c.lastModified, archived: false };
+}
