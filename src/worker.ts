@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import { activityBoundary } from './activities/boundary';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { SOURCE_NAMES, sourceTaskQueue, taskQueueRate } from './sources';
 import type { Store } from './store';
 
 export interface WorkerDeps {
@@ -19,20 +20,57 @@ export interface WorkerDeps {
   workflowsPath?: string;
 }
 
-/** One worker on the jobs task queue with every workflow and activity of the project. */
-export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+/** The process's workers, run and stopped together. */
+export interface OpsWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/**
+ * One worker on the jobs task queue with every workflow and activity, and one per data source
+ * that runs only that source's page activity. The server holds each source queue to the API's
+ * limit (maxTaskQueueActivitiesPerSecond) across every worker process polling it.
+ */
+export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
   const { config } = deps;
   const activityDeps = { ...deps, now: deps.now ?? (() => new Date()) };
   const workflowSource =
     config.temporal.workflowBundle && !deps.workflowsPath
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows') };
-  return Worker.create({
-    connection: deps.connection,
-    namespace: config.temporal.namespace,
+  const activities = createActivities(activityDeps);
+  const interceptors = { activity: [activityBoundary(activityDeps)] };
+  const base = { connection: deps.connection, namespace: config.temporal.namespace, interceptors };
+  const jobs = await Worker.create({
+    ...base,
     taskQueue: config.temporal.taskQueue,
     ...workflowSource,
-    activities: { ...createActivities(activityDeps), ...deps.extraActivities },
-    interceptors: { activity: [activityBoundary(activityDeps)] },
+    activities: { ...activities, ...deps.extraActivities },
   });
+  const sources = await Promise.all(
+    SOURCE_NAMES.map((source) =>
+      Worker.create({
+        ...base,
+        taskQueue: sourceTaskQueue(config.temporal.taskQueue, source),
+        activities: { syncSourcePage: activities.syncSourcePage },
+        maxTaskQueueActivitiesPerSecond: taskQueueRate(config.sources[source].rateLimit),
+        // Pages of one source are sequential; a few slots cover overlapping runs and retries.
+        maxConcurrentActivityTaskExecutions: 4,
+      }),
+    ),
+  );
+  const all = [jobs, ...sources];
+  return {
+    run: async () => {
+      // If one worker stops with an error, stop the others too, then report the error.
+      const runs = all.map((w) => w.run().catch((err: unknown) => {
+        for (const other of all) if (other !== w && other.getState() === 'RUNNING') other.shutdown();
+        throw err;
+      }));
+      await Promise.all(runs);
+    },
+    shutdown: () => {
+      for (const w of all) if (w.getState() === 'RUNNING' || w.getState() === 'INITIALIZED') w.shutdown();
+    },
+  };
 }

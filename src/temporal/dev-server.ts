@@ -111,6 +111,17 @@ export function searchAttributeArgs(): string[] {
   ]);
 }
 
+/**
+ * One partition per task queue. The server splits a queue's rate limit across its partitions,
+ * each a token bucket with its own burst, so with several the API limits of the source queues
+ * would hold only on average. One machine's jobs need no more than one partition.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
+
+export function dynamicConfigArgs(): string[] {
+  return DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]);
+}
+
 export function devServerArgs(config: Config): string[] {
   const { host, port } = splitAddress(config.temporal.address);
   return [
@@ -129,6 +140,7 @@ export function devServerArgs(config: Config): string[] {
     '--db-filename',
     resolve(config.dataDir, 'temporal.sqlite'),
     ...searchAttributeArgs(),
+    ...dynamicConfigArgs(),
     '--log-level',
     'warn',
   ];

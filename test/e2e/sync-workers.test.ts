@@ -1,0 +1,108 @@
+/**
+ * Syncs across worker processes: a worker killed in the middle of a sync (the next worker
+ * resumes from the durable cursor: nothing lost, nothing stored twice), and two workers sharing
+ * one API's rate limit (the limit is the task queue's, held by the server, not per process).
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { countMemoryItems, getSourceSync, listMemoryItems } from '../../src/store';
+import { sourceTaskQueue } from '../../src/sources';
+import { HubSpotFake, NotionFake } from '../fakes';
+import { startSystem, type TestSystem } from '../helpers/system';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-processes';
+
+const bundled = (sys: TestSystem) => ({
+  ...sys.config,
+  temporal: { ...sys.config.temporal, workflowBundle: inject('workflowBundlePath') },
+});
+
+describe('a worker killed in the middle of a sync', () => {
+  const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(3_000), rateLimit: false });
+  let sys: TestSystem;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    const url = await hubspot.start();
+    // Each page is slow, so the kill lands mid-sync; a page attempt lost with its worker is
+    // retried after pageTimeoutMs.
+    sys = await startSystem({
+      startWorker: false,
+      config: { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: url } } },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await sys.close();
+    await hubspot.close();
+  });
+
+  it('the next worker resumes from the durable cursor: every contact stored once, no page committed twice', async () => {
+    hubspot.fail(...Array.from({ length: 30 }, () => ({ delayMs: 150 })));
+    workers.push(await spawnWorker(bundled(sys), 'first'));
+    const { workflowId } = await sys.ops.startJob('sync_hubspot');
+    await waitFor(async () => ((await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0) >= 8);
+    await workers[0]!.crash();
+    const atCrash = (await getSourceSync(sys.store.db, 'hubspot'))!;
+    expect(atCrash.status).toBe('running');
+    expect(atCrash.run_pages).toBeLessThan(30);
+
+    workers.push(await spawnWorker(bundled(sys), 'second'));
+    const result = await sys.ops.jobResult(workflowId);
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { pages: 30, items: 3_000 } });
+
+    expect(await countMemoryItems(sys.store.db, 'hubspot')).toEqual({ current: 3_000, all: 3_000 });
+    const items = await listMemoryItems(sys.store.db, { sourceType: 'hubspot' });
+    expect(items.every((i) => i.version === 1)).toBe(true);
+    // Every offset was fetched; at most the page in flight at the crash was fetched twice.
+    const offsets = hubspot.requests.map((r) => (r.body as { after?: string }).after ?? '0');
+    const counts = new Map<string, number>();
+    for (const o of offsets) counts.set(o, (counts.get(o) ?? 0) + 1);
+    expect(counts.size).toBe(30);
+    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
+    expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ status: 'idle', cursor: null, items_synced: 3_000 });
+  });
+});
+
+describe('two worker processes on one source', () => {
+  // Notion's own shape of limit: 3 requests/s with a burst of 3; past it the fake answers 429.
+  const notion = new NotionFake({ pages: NotionFake.generatePages(1_500, { tagEvery: 3, tag: 'Canonical' }) });
+  let sys: TestSystem;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    const url = await notion.start();
+    sys = await startSystem({ startWorker: false, config: { sources: { notion: { token: notion.token, baseUrl: url } } } });
+    workers.push(...(await Promise.all([spawnWorker(bundled(sys), 'a'), spawnWorker(bundled(sys), 'b')])));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await sys.close();
+    await notion.close();
+  });
+
+  it('pages run on both workers, and together they stay within the API limit: no 429', async () => {
+    const result = await sys.ops.runJob('sync_notion');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { pages: 15, items: 500 } });
+    expect(notion.rateLimited).toBe(0);
+
+    const pageQueue = sourceTaskQueue(sys.config.temporal.taskQueue, 'notion');
+    const history = await sys.client.workflow.getHandle(result.workflowId).fetchHistory();
+    const scheduled = new Map<string, string>();
+    const identities = new Set<string>();
+    for (const event of history.events ?? []) {
+      const attrs = event.activityTaskScheduledEventAttributes;
+      if (attrs?.taskQueue?.name === pageQueue) scheduled.set(String(event.eventId), pageQueue);
+      const started = event.activityTaskStartedEventAttributes;
+      if (started && scheduled.has(String(started.scheduledEventId))) identities.add(started.identity ?? '');
+    }
+    expect(scheduled.size).toBe(15);
+    expect(identities.size).toBe(2);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The data syncs end to end: real workflows on the dev server, the real SDK clients against
+ * local fakes of each API, the store on SQLite and PostgreSQL.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { countMemoryItems, getSourceSync, listIncidents, listMemoryItems } from '../../src/store';
+import { HubSpotFake, N8nFake, NotionFake, TelegramFake } from '../fakes';
+import { opsctlFor } from '../helpers/opsctl';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+const FAST_PAGES = { pageTimeoutMs: 10_000 };
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`Notion and HubSpot syncs on ${dialect}`, () => {
+    const notion = new NotionFake({ pages: tagged(NotionFake.generatePages(250), 2), rateLimit: false });
+    const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(350), rateLimit: false });
+    let sys: TestSystem;
+
+    beforeAll(async () => {
+      const [notionUrl, hubspotUrl] = await Promise.all([notion.start(), hubspot.start()]);
+      sys = await startSystem({
+        dialect,
+        config: {
+          sources: {
+            ...FAST_PAGES,
+            notion: { token: notion.token, baseUrl: notionUrl },
+            hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
+          },
+        },
+      });
+    });
+    afterAll(async () => {
+      await sys.close();
+      await Promise.all([notion.close(), hubspot.close()]);
+    });
+
+    it('sync_notion indexes every tagged page, following the cursor to the end, as canonical items', async () => {
+      const result = await sys.ops.runJob('sync_notion');
+      expect(result).toMatchObject({ outcome: 'succeeded', output: { source: 'notion', pages: 3, items: 125, more: false } });
+      const items = await listMemoryItems(sys.store.db, { sourceType: 'notion' });
+      expect(items).toHaveLength(125);
+      expect(new Set(items.map((i) => i.authority))).toEqual(new Set(['canonical']));
+      expect(items[0]!.key).toMatch(/^notion\.page\./);
+      const state = await getSourceSync(sys.store.db, 'notion');
+      expect(state).toMatchObject({ status: 'idle', last_sync_success: 1, items_synced: 125, pages_synced: 3, cursor: null });
+    });
+
+    it('a changed page supersedes its item: the old row stays, pointing at the new one (canonical_update)', async () => {
+      const [first, second] = notion.pages.filter((p) => p.tags.some((t) => ['SOP', 'Canonical', 'Final'].includes(t)));
+      notion.editPage(first!.id, { title: 'Refund SOP v2' });
+      notion.editPage(second!.id, { tags: ['Final', 'Reviewed'] });
+      const result = await sys.ops.runJob('sync_notion');
+      expect(result.outcome).toBe('succeeded');
+
+      const current = await listMemoryItems(sys.store.db, { sourceType: 'notion' });
+      expect(current).toHaveLength(125);
+      const history = await listMemoryItems(sys.store.db, { key: `notion.page.${first!.id}`, includeSuperseded: true });
+      expect(history).toHaveLength(2);
+      const [old, now] = history;
+      expect(old).toMatchObject({ superseded_by: now!.id, superseded_reason: 'canonical_update', version: 1 });
+      expect(now).toMatchObject({ superseded_by: null, superseded_at: null, version: 2 });
+      expect(JSON.parse(now!.value)).toMatchObject({ title: 'Refund SOP v2' });
+      const all = await listMemoryItems(sys.store.db, { sourceType: 'notion', includeSuperseded: true });
+      expect(all).toHaveLength(127);
+    });
+
+    it('sync_hubspot upserts contacts modified since the last sync; a re-sync never duplicates; only search is called', async () => {
+      const first = await sys.ops.runJob('sync_hubspot');
+      expect(first).toMatchObject({ outcome: 'succeeded', output: { pages: 4, items: 350 } });
+      const items = await listMemoryItems(sys.store.db, { sourceType: 'hubspot' });
+      expect(items).toHaveLength(350);
+      expect(items.every((i) => i.authority === 'inferred' && i.key === `hubspot.contact.${i.source_id}`)).toBe(true);
+
+      hubspot.touch('7', '2026-06-01T00:00:00.000Z', { email: 'new@example.com' });
+      hubspot.touch('8', '2026-06-01T00:00:01.000Z', { firstname: 'Renamed' });
+      const requestsBefore = hubspot.requests.length;
+      const second = await sys.ops.runJob('sync_hubspot');
+      // Only contacts modified since the newest one seen: the two touched ones, and that newest
+      // one again (the filter is >=, so a contact modified in the same millisecond is never missed).
+      expect(second).toMatchObject({ outcome: 'succeeded', output: { pages: 1, items: 3 } });
+      expect(hubspot.requests.length - requestsBefore).toBe(1);
+      const after = await listMemoryItems(sys.store.db, { sourceType: 'hubspot' });
+      expect(after).toHaveLength(350);
+      const seven = after.find((i) => i.key === 'hubspot.contact.7')!;
+      expect(seven.version).toBe(2);
+      expect(JSON.parse(seven.value)).toMatchObject({ properties: { email: 'new@example.com' } });
+
+      const third = await sys.ops.runJob('sync_hubspot');
+      expect(third.output).toMatchObject({ items: 1 }); // the boundary contact (GTE), upserted unchanged
+      expect(await listMemoryItems(sys.store.db, { sourceType: 'hubspot' })).toHaveLength(350);
+      expect(hubspot.writeRequests()).toEqual([]);
+    });
+  });
+}
+
+describe('sync failures and controls (SQLite)', () => {
+  const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(300), rateLimit: false });
+  let sys: TestSystem;
+
+  beforeAll(async () => {
+    const url = await hubspot.start();
+    sys = await startSystem({ config: { sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url } } } });
+  });
+  afterEach(() => hubspot.clearFaults());
+  afterAll(async () => {
+    await sys.close();
+    await hubspot.close();
+  });
+
+  const searches = () => hubspot.requests.filter((r) => r.path.endsWith('/search'));
+
+  it('a 429 waits its Retry-After, a 5xx is retried as transient, and the run completes', async () => {
+    hubspot.fail({ status: 429, retryAfterSeconds: 2 }, { status: 503 });
+    const before = searches().length;
+    const result = await sys.ops.runJob('sync_hubspot');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { pages: 3, items: 300 } });
+    const calls = searches().slice(before);
+    expect(calls.map((c) => c.status)).toEqual([429, 503, 200, 200, 200]);
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(1900);
+    expect(await listMemoryItems(sys.store.db, { sourceType: 'hubspot' })).toHaveLength(300);
+  });
+
+  it('a malformed page fails the run naming the field, writes nothing of it, and the next run resumes there', async () => {
+    for (let i = 1; i <= 300; i++) hubspot.touch(String(i), new Date(Date.UTC(2026, 6, 1, 0, 0, i)).toISOString());
+    // Page 1 is fine, page 2 is malformed (validation: no retry).
+    hubspot.fail({ delayMs: 0 }, { malformed: true });
+    const before = searches().length;
+    const failed = await sys.ops.runJob('sync_hubspot');
+    expect(failed).toMatchObject({ outcome: 'failed', category: 'validation' });
+    expect(failed.error).toMatch(/results\.0\.id/);
+    expect(searches().length - before).toBe(2);
+    const state = await getSourceSync(sys.store.db, 'hubspot');
+    expect(state).toMatchObject({ status: 'idle', last_outcome: 'failed', run_pages: 1, run_items: 100, consecutive_failures: 1 });
+    expect(state!.cursor).not.toBeNull();
+    const versions = (await listMemoryItems(sys.store.db, { sourceType: 'hubspot' })).map((i) => i.version);
+    expect(versions.filter((v) => v === 2)).toHaveLength(100); // page 1 only
+
+    const resumed = await sys.ops.runJob('sync_hubspot');
+    expect(resumed).toMatchObject({ outcome: 'succeeded', output: { pages: 3, items: 300 } });
+    const after = await listMemoryItems(sys.store.db, { sourceType: 'hubspot' });
+    expect(after).toHaveLength(300);
+    expect(after.every((i) => i.version === 2)).toBe(true);
+    expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ consecutive_failures: 0, cursor: null });
+  });
+
+  it('401: auth, not retried, an alert incident at once; the dead letter keeps the run', async () => {
+    hubspot.touch('1', '2026-08-01T00:00:00.000Z');
+    hubspot.fail({ status: 401 });
+    const before = searches().length;
+    const result = await sys.ops.runJob('sync_hubspot');
+    expect(result).toMatchObject({ outcome: 'failed', category: 'auth' });
+    expect(searches().length - before).toBe(1);
+    const incidents = await listIncidents(sys.store.db);
+    expect(incidents.find((i) => i.type === 'auth_failure')).toMatchObject({
+      severity: 'WARN',
+      title: 'HubSpot rejected the credentials',
+      job: 'sync_hubspot',
+    });
+    const letters = await sys.ops.listDeadLetters();
+    expect(letters.find((l) => l.workflow_id === result.workflowId)).toMatchObject({ job: 'sync_hubspot', category: 'auth' });
+  });
+
+  it('three failed syncs in a row raise one source alert, and the job wrapper does not add a second', async () => {
+    // The 401 above was the first failure in a row.
+    for (let i = 0; i < 2; i++) {
+      hubspot.touch('1', `2026-08-0${2 + i}T00:00:00.000Z`);
+      hubspot.fail({ status: 401 });
+      expect((await sys.ops.runJob('sync_hubspot')).outcome).toBe('failed');
+    }
+    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.job === 'sync_hubspot');
+    expect(incidents.filter((i) => i.type === 'source_unreachable')).toHaveLength(1);
+    expect(incidents.find((i) => i.type === 'source_unreachable')!.title).toBe('HubSpot sync failed 3 times in a row');
+    expect(incidents.filter((i) => i.type === 'consecutive_failures')).toHaveLength(0);
+  });
+
+  it('write_enabled off: the job is skipped with that reason and nothing is fetched or written', async () => {
+    await sys.ops.changeControls({ writeEnabled: false, actor: 'test', reason: 'maintenance' });
+    try {
+      const before = searches().length;
+      const result = await sys.ops.runJob('sync_hubspot');
+      expect(result).toMatchObject({ outcome: 'skipped', reason: 'Writes are disabled' });
+      expect(searches().length).toBe(before);
+    } finally {
+      await sys.ops.changeControls({ writeEnabled: true, actor: 'test', reason: 'done' });
+    }
+  });
+
+  it('the kill switch stops a sync between pages; the lock is released and the cursor kept for the next run', async () => {
+    for (let i = 1; i <= 300; i++) hubspot.touch(String(i), new Date(Date.UTC(2026, 9, 1, 0, 0, i)).toISOString());
+    hubspot.fail({ delayMs: 1500 }, { delayMs: 1500 }, { delayMs: 1500 });
+    const { workflowId } = await sys.ops.startJob('sync_hubspot');
+    await waitFor(async () => (await getSourceSync(sys.store.db, 'hubspot'))!.run_pages >= 1);
+    await sys.ops.changeControls({ killSwitch: true, actor: 'test', reason: 'stop everything' });
+    try {
+      const result = await sys.ops.jobResult(workflowId);
+      expect(result).toMatchObject({ outcome: 'skipped', reason: 'Kill switch is active' });
+      const state = await getSourceSync(sys.store.db, 'hubspot');
+      expect(state).toMatchObject({ status: 'idle', last_outcome: 'skipped' });
+      expect(state!.cursor).not.toBeNull();
+      expect(state!.run_pages).toBeLessThan(3);
+    } finally {
+      await sys.ops.changeControls({ killSwitch: false, actor: 'test', reason: 'resume' });
+    }
+    const resumed = await sys.ops.runJob('sync_hubspot');
+    expect(resumed).toMatchObject({ outcome: 'succeeded', output: { pages: 3, items: 300 } });
+    expect(await listMemoryItems(sys.store.db, { sourceType: 'hubspot' })).toHaveLength(300);
+  });
+
+  it('a source with no token: the job ends skipped, reason "not configured"', async () => {
+    const result = await sys.ops.runJob('sync_notion');
+    expect(result).toMatchObject({ outcome: 'skipped', reason: 'not configured' });
+  });
+
+  it('opsctl run sync_hubspot --wait shows pages and items as they go, then the counts; status shows every source', async () => {
+    for (let i = 1; i <= 300; i++) hubspot.touch(String(i), new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString());
+    hubspot.fail(...Array.from({ length: 3 }, () => ({ delayMs: 1200 })));
+    const opsctl = opsctlFor(sys, { HUBSPOT_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url });
+    const run = await opsctl('run', 'sync_hubspot', '--wait');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/syncing hubspot pages=\d items=\d+/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ outcome: 'succeeded', output: { pages: 3, items: 300 } });
+
+    const status = await opsctl('status', '--json');
+    const sources = status.json().sources as { source: string; configured: boolean; missing?: string }[];
+    expect(sources.find((s) => s.source === 'hubspot')).toMatchObject({ configured: true, lastOutcome: 'succeeded', items: 300, cursor: null });
+    expect(sources.find((s) => s.source === 'notion')).toMatchObject({ configured: false, missing: 'NOTION_TOKEN', lastSyncAt: null });
+    const table = (await opsctl('status')).stdout;
+    expect(table).toMatch(/hubspot\s+yes\s+\S+ ago\s+succeeded\s+300\s+at the end/);
+    expect(table).toMatch(/notion\s+no \(set NOTION_TOKEN\)\s+never/);
+  });
+});
+
+describe('HubSpot past the search cap of 10,000 results (SQLite)', () => {
+  const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(10_120), rateLimit: false });
+  let sys: TestSystem;
+
+  beforeAll(async () => {
+    const url = await hubspot.start();
+    sys = await startSystem({ config: { sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url, pageSize: 200 } } } });
+  });
+  afterAll(async () => {
+    await sys.close();
+    await hubspot.close();
+  });
+
+  it('queries again from the last timestamp reached, so every contact arrives once', async () => {
+    const result = await sys.ops.runJob('sync_hubspot');
+    // 50 pages reach the cap; one more query from the 10,000th contact's time brings it and the rest.
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { pages: 51, items: 10_121 } });
+    const afters = hubspot.requests.map((r) => (r.body as { after?: string }).after ?? '0');
+    expect(afters.filter((a) => a === '0')).toHaveLength(2);
+    expect(afters.every((a) => Number(a) < 10_000)).toBe(true);
+    expect(await countMemoryItems(sys.store.db, 'hubspot')).toEqual({ current: 10_120, all: 10_120 });
+  });
+});
+
+describe('n8n, chat logs and periodic_scan (SQLite)', () => {
+  const n8n = new N8nFake({ rateLimit: false });
+  const telegram = new TelegramFake({ rateLimit: false });
+  const notion = new NotionFake({ pages: tagged(NotionFake.generatePages(30), 3), rateLimit: false });
+  const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(20), rateLimit: false });
+  const OPERATOR = 4242;
+  let sys: TestSystem;
+
+  beforeAll(async () => {
+    const [n8nUrl, telegramUrl, notionUrl, hubspotUrl] = await Promise.all([n8n.start(), telegram.start(), notion.start(), hubspot.start()]);
+    sys = await startSystem({
+      config: {
+        sources: {
+          ...FAST_PAGES,
+          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2 },
+          notion: { token: notion.token, baseUrl: notionUrl },
+          hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
+        },
+        telegram: { botToken: telegram.token, apiBase: telegramUrl, chatId: String(OPERATOR) },
+      },
+    });
+  });
+  afterAll(async () => {
+    await sys.close();
+    await Promise.all([n8n.close(), telegram.close(), notion.close(), hubspot.close()]);
+  });
+
+  const recent = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+
+  it('sync_n8n: 3+ failures of one workflow make one repeated_failures incident, never two within the hour', async () => {
+    n8n.addFailures('wf-billing', 3, recent(30));
+    n8n.addFailures('wf-crm', 2, recent(20));
+    const first = await sys.ops.runJob('sync_n8n');
+    expect(first).toMatchObject({ outcome: 'succeeded', output: { items: 5, pages: 3 } });
+    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.type === 'repeated_failures');
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ severity: 'WARN', title: 'Workflow wf-billing failed 3 times', related_workflow_id: 'wf-billing' });
+
+    // Only executions since the last sync count; and the hour's incident is not repeated.
+    n8n.addFailures('wf-billing', 4, recent(5));
+    n8n.addFailures('wf-crm', 1, recent(5));
+    const second = await sys.ops.runJob('sync_n8n');
+    expect(second.output).toMatchObject({ items: 5 });
+    expect((await listIncidents(sys.store.db)).filter((i) => i.type === 'repeated_failures')).toHaveLength(1);
+  });
+
+  it('periodic_scan syncs all four sources in parallel; chat keeps only the operator\'s messages, offset persisted', async () => {
+    telegram.sendFromUser({ chatId: OPERATOR, text: 'remember: invoices go out on the 1st' });
+    telegram.sendFromUser({ chatId: 999, text: 'spam from a stranger' });
+    telegram.sendFromUser({ chatId: OPERATOR, text: 'call the accountant tomorrow' });
+    const result = await sys.ops.runJob('periodic_scan');
+    expect(result.outcome).toBe('succeeded');
+    const sources = (result.output as { sources: { source: string; outcome: string; items?: number }[] }).sources;
+    expect(Object.fromEntries(sources.map((s) => [s.source, [s.outcome, s.items]]))).toEqual({
+      notion: ['succeeded', 10],
+      n8n: ['succeeded', 0],
+      hubspot: ['succeeded', 20],
+      chat: ['succeeded', 2],
+    });
+    const chat = await listMemoryItems(sys.store.db, { sourceType: 'chat' });
+    expect(chat.map((c) => JSON.parse(c.value).text as string).sort()).toEqual(['call the accountant tomorrow', 'remember: invoices go out on the 1st']);
+    expect(chat.every((c) => c.authority === 'inferred')).toBe(true);
+    // The next read confirms what was stored: Telegram drops it, nothing is stored twice.
+    const again = await sys.ops.runJob('periodic_scan');
+    expect(again.outcome).toBe('succeeded');
+    expect(telegram.pending()).toBe(0);
+    expect(await listMemoryItems(sys.store.db, { sourceType: 'chat' })).toHaveLength(2);
+  });
+
+  it('periodic_scan: one source failing does not stop the others', async () => {
+    n8n.fail({ status: 401 });
+    hubspot.touch('3', new Date().toISOString());
+    const result = await sys.ops.runJob('periodic_scan');
+    expect(result.outcome).toBe('succeeded');
+    const sources = (result.output as { sources: { source: string; outcome: string; category?: string }[] }).sources;
+    expect(sources.find((s) => s.source === 'n8n')).toMatchObject({ outcome: 'failed', category: 'auth' });
+    expect(sources.find((s) => s.source === 'hubspot')).toMatchObject({ outcome: 'succeeded' });
+    expect(await getSourceSync(sys.store.db, 'n8n')).toMatchObject({ last_outcome: 'failed', consecutive_failures: 1 });
+  });
+});
+
+function tagged(pages: ReturnType<typeof NotionFake.generatePages>, every: number) {
+  const tags = ['SOP', 'Canonical', 'Final', 'Draft'];
+  return pages.map((p, i) => ({ ...p, tags: (i + 1) % every === 0 ? [tags[i % 3]!] : i % 5 === 0 ? ['Draft'] : [] }));
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
