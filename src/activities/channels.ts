@@ -1,0 +1,86 @@
+/**
+ * The ways a message can leave: each channel is an adapter over its provider's API, present
+ * only when configured. `console` (the log) is always there, the default when nothing else is.
+ */
+import type { Config } from '../config';
+import { SalesmsgClient } from '../integrations/salesmsg';
+import { TelegramBot } from '../integrations/telegram';
+import { TwilioVoice } from '../integrations/twilio';
+import type { Logger } from '../logger';
+import type { AddressKind, Channel } from '../store';
+
+export interface ChannelSender {
+  /** Who gets it when the request names nobody: the operator's configured address. */
+  readonly defaultRecipient: string | undefined;
+  readonly addressKind: AddressKind | null;
+  /** The provider's service name, as api_calls counts it. */
+  readonly service: string | null;
+  /** Sends; returns the provider's id of the message or call. */
+  send(recipient: string, text: string): Promise<string>;
+}
+
+/** The console channel's only recipient: the log. */
+export const CONSOLE_RECIPIENT = 'log';
+
+export type Channels = Partial<Record<Channel, ChannelSender>> & { console: ChannelSender };
+
+export function createChannels(config: Config, logger: Logger): Channels {
+  const timeoutMs = config.comms.sendTimeoutMs;
+  const { salesmsg, twilio, operatorPhone } = config.comms;
+  const channels: Channels = {
+    console: {
+      defaultRecipient: CONSOLE_RECIPIENT,
+      addressKind: null,
+      service: null,
+      send: async (recipient, text) => {
+        logger.info({ channel: 'console', recipient, text }, 'message (console channel: no provider is configured)');
+        return `console-${Date.now()}`;
+      },
+    },
+  };
+  if (config.telegram.botToken) {
+    const bot = new TelegramBot({ botToken: config.telegram.botToken, apiBase: config.telegram.apiBase, timeoutMs });
+    channels.telegram = {
+      defaultRecipient: config.telegram.chatId,
+      addressKind: 'telegram',
+      service: 'telegram',
+      send: async (chatId, text) => String((await bot.sendMessage(chatId, text)).messageId),
+    };
+  }
+  if (salesmsg.token) {
+    const client = new SalesmsgClient({ token: salesmsg.token, baseUrl: salesmsg.baseUrl, numberId: salesmsg.numberId, timeoutMs });
+    channels.sms = {
+      defaultRecipient: operatorPhone,
+      addressKind: 'phone',
+      service: 'salesmsg',
+      send: async (to, text) => (await client.sendSms(to, text)).id,
+    };
+  }
+  if (twilio.accountSid && twilio.authToken && twilio.from) {
+    const voice = new TwilioVoice({
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: twilio.from,
+      baseUrl: twilio.baseUrl,
+      timeoutMs,
+    });
+    channels.voice = {
+      defaultRecipient: operatorPhone,
+      addressKind: 'phone',
+      service: 'twilio',
+      send: async (to, text) => (await voice.placeCall(to, text)).sid,
+    };
+  }
+  return channels;
+}
+
+/** Which providers are configured, best first (opsctl status shows it). Builds clients only; no I/O. */
+export function configuredChannels(config: Config, logger: Logger): Channel[] {
+  const channels = createChannels(config, logger);
+  return (['voice', 'sms', 'telegram'] as const).filter((c) => channels[c] !== undefined);
+}
+
+/** An address as it may be shown: a phone keeps its last four digits. */
+export function maskAddress(address: string): string {
+  return /^\+\d+$/.test(address) ? `+…${address.slice(-4)}` : address;
+}

@@ -1,0 +1,255 @@
+/**
+ * The daily digest, the morning call and alert delivery end to end: real workflows on the dev
+ * server, the real channel clients against local fakes of Telegram, Salesmsg and Twilio.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+// The proto types' 64-bit integers (Temporal's own dependency).
+import Long from 'long';
+import { createChannels } from '../../src/activities/channels';
+import { createNotifier, type NotificationRequest } from '../../src/activities/notify';
+import { createLogger } from '../../src/logger';
+import { localDay } from '../../src/notifications/local-day';
+import {
+  beginSend,
+  finishSend,
+  getNotification,
+  listAttempts,
+  listDeadLetters,
+  listIncidents,
+  listNotifications,
+  openNotification,
+  raiseIncident,
+} from '../../src/store';
+import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes, type CommsFakes } from '../helpers/comms';
+import { opsctlFor } from '../helpers/opsctl';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+const PLANTED_HUBSPOT_TOKEN = 'pat-na1-planted-0000-1111-2222-333333333333';
+const FAST_MESSAGES = { digest: { retryDelayMs: 1000 }, morningCall: { retryDelayMs: 1000 } };
+
+async function bootWithComms(fakes: CommsFakes): Promise<TestSystem> {
+  const sys = await startSystem({
+    config: { ...fakes.config({ comms: FAST_MESSAGES }), sources: { hubspot: { token: PLANTED_HUBSPOT_TOKEN } } },
+  });
+  const who = { actor: 'test', reason: 'operator' };
+  await sys.ops.allowlistAdd({ kind: 'phone', address: OPERATOR_PHONE, ...who });
+  await sys.ops.allowlistAdd({ kind: 'telegram', address: OPERATOR_CHAT, ...who });
+  return sys;
+}
+
+/** A system and the providers' fakes for one describe block; the getters work inside tests and hooks. */
+function systemWithComms(): { fakes: () => CommsFakes; sys: () => TestSystem } {
+  let fakes: CommsFakes | undefined;
+  let sys: TestSystem | undefined;
+  beforeAll(async () => {
+    fakes = await startCommsFakes();
+    sys = await bootWithComms(fakes);
+  });
+  afterAll(async () => {
+    await sys?.close();
+    await fakes?.close();
+  });
+  return { fakes: () => fakes!, sys: () => sys! };
+}
+
+function routerOf(sys: TestSystem) {
+  const deps = { config: sys.config, store: sys.store, client: sys.client as Client, logger: createLogger('silent'), now: () => new Date() };
+  return createNotifier(deps, createChannels(sys.config, deps.logger));
+}
+
+const alert = (key: string, severity: 'WARN' | 'INFO', title: string): NotificationRequest => ({
+  idempotencyKey: key,
+  severity,
+  type: 'test_alert',
+  title,
+  body: 'details',
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('the daily digest', () => {
+  const { fakes, sys } = systemWithComms();
+
+  it('folds held alerts into at most 5 bullets, most important first, with no secret in it, and marks them delivered', async () => {
+    const router = routerOf(sys());
+    // Planted secrets: a configured token, the bot token, the allowlisted phone number.
+    await router.route(alert('plant:1', 'WARN', `HubSpot rejected ${PLANTED_HUBSPOT_TOKEN}`));
+    await router.route(alert('plant:2', 'INFO', `bot ${fakes().telegram.token} is rate limited`));
+    await router.route(alert('plant:3', 'WARN', `could not call ${OPERATOR_PHONE} this morning`));
+    for (let i = 0; i < 4; i++) await router.route(alert(`plant:info-${i}`, 'INFO', `routine note ${i}`));
+    await raiseIncident(sys().store.db, { type: 'x', severity: 'WARN', title: 'counted', body: '', now: new Date() });
+
+    const result = await sys().ops.runJob('daily_digest');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { status: 'sent', channel: 'telegram', bullets: 5, heldDelivered: 7 } });
+    expect(fakes().telegram.sent).toHaveLength(1);
+    const [digest] = fakes().telegram.sent;
+    expect(String(digest!.chatId)).toBe(OPERATOR_CHAT);
+    const bullets = digest!.text.split('\n').filter((l) => l.startsWith('• '));
+    expect(bullets).toHaveLength(5);
+    // WARN before INFO.
+    expect(bullets.slice(0, 2).every((b) => b.includes('[WARN]'))).toBe(true);
+    expect(digest!.text).toContain('(+2 more');
+    expect(digest!.text).toMatch(/New incidents: \d+/);
+    for (const secret of [PLANTED_HUBSPOT_TOKEN, fakes().telegram.token, OPERATOR_PHONE]) expect(digest!.text).not.toContain(secret);
+    expect(await listNotifications(sys().store.db, { status: 'held' })).toHaveLength(0);
+    expect((await getNotification(sys().store.db, 'plant:1'))!.delivered_in).toBe(`daily_digest:${localDay(new Date(), 'America/Chicago')}`);
+  });
+
+  it('exactly one per day: a manual run the same day, and one after a worker restart, are skipped', async () => {
+    const again = await sys().ops.runJob('daily_digest');
+    expect(again.outcome).toBe('skipped');
+    expect(again.reason).toMatch(/^Today's digest \(\d{4}-\d{2}-\d{2}\) was already sent/);
+    await sys().stopWorker();
+    await sys().startWorker();
+    expect((await sys().ops.runJob('daily_digest')).outcome).toBe('skipped');
+    expect(fakes().telegram.sent).toHaveLength(1);
+  });
+
+  it('a workflow reset to its first task re-runs the job from the start and still sends nothing', async () => {
+    const first = (await listNotifications(sys().store.db, { limit: 100 })).find((n) => n.type === 'daily_digest')!;
+    // Event 3 is the first WorkflowTaskStarted: the new run replays nothing and runs every step again.
+    const { runId } = await sys().client.workflowService.resetWorkflowExecution({
+      namespace: sys().config.temporal.namespace,
+      workflowExecution: { workflowId: first.workflow_id! },
+      workflowTaskFinishEventId: Long.fromNumber(3),
+      requestId: `reset-${Date.now()}`,
+      reason: 'test: replay the digest',
+    });
+    const replayed = await sys().client.workflow.getHandle(first.workflow_id!, runId ?? undefined).result();
+    expect(replayed).toMatchObject({ outcome: 'skipped' });
+    expect(fakes().telegram.sent).toHaveLength(1);
+  });
+
+  it('opsctl digest preview prints today\'s digest and sends nothing', async () => {
+    const opsctl = opsctlFor(sys(), { TELEGRAM_BOT_TOKEN: fakes().telegram.token, TELEGRAM_API_BASE: fakes().telegram.url });
+    const before = fakes().received();
+    const out = await opsctl('digest', 'preview');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('Daily digest for');
+    expect(out.stdout).toContain("today's digest was already sent");
+    const json = await opsctl('--json', 'digest', 'preview');
+    expect(json.json()).toMatchObject({ metrics: { workflows_executed: expect.any(Number) as number, new_proposals: null } });
+    expect(fakes().received()).toBe(before);
+    const status = (await opsctl('--json', 'status')).json() as { comms: unknown };
+    expect(status.comms).toEqual({ channels: ['telegram'], allowlisted: 2, held: 0 });
+  });
+
+  it('the morning call speaks a script of at most 60 s through Twilio, once a day', async () => {
+    const result = await sys().ops.runJob('morning_call');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { via: 'voice', status: 'sent' } });
+    expect(fakes().twilio.calls).toHaveLength(1);
+    const [call] = fakes().twilio.calls;
+    expect(call!.to).toBe(OPERATOR_PHONE);
+    expect(call!.text).toMatch(/^Good morning\./);
+    expect(call!.text.split(/\s+/).length).toBeLessThanOrEqual(150);
+    expect(call!.text).not.toContain(PLANTED_HUBSPOT_TOKEN);
+    expect((await sys().ops.runJob('morning_call')).reason).toMatch(/already made/);
+    expect(fakes().twilio.calls).toHaveLength(1);
+  });
+});
+
+describe('when sending fails', () => {
+  const { fakes, sys } = systemWithComms();
+
+  it('the digest is retried once after the delay, then dead-lettered with an alert sent by SMS; a replay sends it once', async () => {
+    fakes().telegram.fail({ status: 500, path: 'sendMessage' }, { status: 502, path: 'sendMessage' });
+    const result = await sys().ops.runJob('daily_digest');
+    expect(result).toMatchObject({ outcome: 'failed', category: 'transient' });
+    const sends = fakes().telegram.requests.filter((r) => r.path.endsWith('/sendMessage'));
+    expect(sends.map((r) => r.status)).toEqual([500, 502]);
+    expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(950);
+    const key = `daily_digest:${localDay(new Date(), 'America/Chicago')}`;
+    const digest = (await getNotification(sys().store.db, key))!;
+    expect(digest.status).toBe('failed');
+    expect((await listAttempts(sys().store.db, digest.id)).map((a) => a.outcome)).toEqual(['failed', 'failed']);
+
+    const [letter] = await listDeadLetters(sys().store.db, {});
+    expect(letter).toMatchObject({ job: 'daily_digest', status: 'open' });
+    const incident = (await listIncidents(sys().store.db)).find((i) => i.type === 'dead_letter')!;
+    expect(incident.severity).toBe('SEV1');
+    // SEV1 goes out now, by SMS, through its own delivery workflow.
+    const sms = await until('the SEV1 SMS', () => fakes().salesmsg.sent.find((m) => m.message.includes('daily_digest failed')));
+    expect(sms.to).toBe(OPERATOR_PHONE);
+    expect(await sys().client.workflow.getHandle(`notify-incident-${incident.id}`).result()).toMatchObject({ status: 'sent', channel: 'sms' });
+
+    const replay = await sys().ops.replayDeadLetter(letter!.id);
+    expect(await sys().ops.jobResult(replay.workflowId)).toMatchObject({ outcome: 'succeeded', output: { status: 'sent' } });
+    expect(fakes().telegram.sent).toHaveLength(1);
+  });
+
+  it('the call is retried once, then the script goes as a Telegram text; a third failed morning raises an alert', async () => {
+    // Two earlier mornings whose calls failed.
+    for (const daysAgo of [2, 1]) {
+      const at = new Date(Date.now() - daysAgo * 86_400_000);
+      const day = localDay(at, 'America/Chicago');
+      const row = await openNotification(sys().store.db, {
+        idempotencyKey: `morning_call:${day}`,
+        severity: 'INFO',
+        type: 'morning_call',
+        title: 'Morning Status Call',
+        body: 'old',
+        route: 'call',
+        now: at,
+      });
+      const begun = await beginSend(sys().store.db, row.id, { channel: 'voice', recipient: OPERATOR_PHONE, now: at });
+      if (begun.proceed) await finishSend(sys().store.db, row.id, begun.attemptId, { outcome: 'failed', error: 'busy', now: at });
+    }
+    fakes().twilio.fail({ status: 503 }, { status: 503 });
+    const texts = fakes().telegram.sent.length;
+    const result = await sys().ops.runJob('morning_call');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { via: 'telegram', status: 'sent', failedMornings: 3 } });
+    expect((result.output as { callError: string }).callError).toContain('503');
+    expect(fakes().twilio.calls).toHaveLength(0);
+    expect(fakes().telegram.sent).toHaveLength(texts + 1);
+    expect(fakes().telegram.sent.at(-1)!.text).toMatch(/^Good morning\./);
+    const failing = (await listIncidents(sys().store.db)).find((i) => i.type === 'morning_call_failing');
+    expect(failing).toMatchObject({ severity: 'SEV1', title: 'The morning call failed 3 mornings in a row' });
+    await until('the morning-call alert by SMS', () => fakes().salesmsg.sent.find((m) => m.message.includes('3 mornings in a row')));
+    expect((await sys().ops.runJob('morning_call')).reason).toMatch(/already made/);
+  });
+});
+
+describe('opsctl allowlist', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  it('adds, lists and removes addresses; a removed one stays as history; bad input changes nothing', async () => {
+    const opsctl = opsctlFor(sys);
+    expect((await opsctl('allowlist', 'add', '+15557654321', '--reason', 'my phone', '--label', 'me')).stdout).toContain('allowlisted as a phone number');
+    expect((await opsctl('allowlist', 'add', '+15557654321', '--reason', 'again')).stdout).toContain('already allowlisted');
+    expect((await opsctl('allowlist', 'add', '987654', '--reason', 'my chat')).stdout).toContain('allowlisted as a Telegram chat id');
+    const listed = (await opsctl('--json', 'allowlist', 'list')).json() as { address: string; added_by: string }[];
+    expect(listed.map((r) => r.address)).toEqual(['+15557654321', '987654']);
+    expect(listed[0]!.added_by).toBe('jonah');
+
+    const bad = await opsctl('allowlist', 'add', '555-1234', '--reason', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"555-1234" is not an address');
+    const noReason = await opsctl('allowlist', 'add', '+15550000001');
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--reason');
+    const notThere = await opsctl('allowlist', 'remove', '+15550000002', '--reason', 'x');
+    expect(notThere.code).toBe(2);
+    expect(notThere.stderr).toContain('is not on the allowlist');
+    expect((await sys.ops.allowlist()).length).toBe(2);
+
+    expect((await opsctl('allowlist', 'remove', '987654', '--reason', 'old chat')).code).toBe(0);
+    expect((await sys.ops.allowlist()).map((r) => r.address)).toEqual(['+15557654321']);
+    const all = (await opsctl('--json', 'allowlist', 'list', '--all')).json() as { address: string; removed_at: string | null }[];
+    expect(all.find((r) => r.address === '987654')!.removed_at).not.toBeNull();
+  });
+});
