@@ -10,8 +10,10 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { InvalidControlsChange, parseControlsChange, type ControlsChange } from './controls-model';
 import type { JobResult } from './definitions';
 import { JOB_NAMES } from './jobs';
+import { NOTIFICATION_STATUSES, type NotificationStatus } from './store/schema';
 import {
   collect,
+  parseAddress,
   parseAuditAction,
   parseClock,
   parseEnableDisable,
@@ -48,6 +50,8 @@ interface Output {
   json: boolean;
   /** The human text, or with --json the data. */
   print(human: string, data: unknown): void;
+  /** Rows as a table, or with --json the rows themselves. */
+  printRows<T>(rows: T[], columns: (row: T) => Record<string, unknown>): void;
   /** JSON whatever the mode (run prints its result as JSON for scripts either way). */
   printJson(data: unknown): void;
   /** Progress for a person: stderr, and silent with --json so stdout/stderr stay parseable. */
@@ -89,6 +93,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     print: (human, data) => {
       io.stdout(`${json ? JSON.stringify(data, null, 2) : human}\n`);
     },
+    printRows: (rows, columns) => out.print(table(rows.map(columns)), rows),
     printJson: (data) => {
       io.stdout(`${JSON.stringify(data, null, 2)}\n`);
     },
@@ -132,7 +137,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPlan: (action: Action) => void): Command {
   const program = new Command('opsctl')
-    .description('Operate personal-ops: controls, jobs, schedules, dead letters, audit, incidents')
+    .description('Operate personal-ops: controls, jobs, schedules, dead letters, audit, incidents, notifications')
     // Only here, yet accepted after any subcommand: commander reads program options anywhere.
     .option('--json', 'print JSON instead of tables')
     .configureHelp({ showGlobalOptions: true })
@@ -248,21 +253,16 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
     .action((opts: { status?: string }) => {
       setPlan(async ({ client, out }) => {
         const rows = await client.listDeadLetters(opts.status ? { status: opts.status } : {});
-        out.print(
-          table(
-            rows.map((r) => ({
-              id: r.id,
-              created: r.created_at,
-              job: r.job,
-              category: r.category,
-              attempts: r.attempts,
-              status: r.status,
-              replays: r.replay_attempts,
-              error: r.last_replay_error ?? r.error,
-            })),
-          ),
-          rows,
-        );
+        out.printRows(rows, (r) => ({
+          id: r.id,
+          created: r.created_at,
+          job: r.job,
+          category: r.category,
+          attempts: r.attempts,
+          status: r.status,
+          replays: r.replay_attempts,
+          error: r.last_replay_error ?? r.error,
+        }));
       });
     });
   command(dlq, 'replay', 're-run a dead letter with its original input')
@@ -290,20 +290,15 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
       };
       setPlan(async ({ client, out }) => {
         const rows = await client.audit(filter);
-        out.print(
-          table(
-            rows.map((r) => ({
-              ts: r.ts,
-              action: r.action,
-              outcome: r.outcome ?? (r.success ? 'ok' : 'failed'),
-              ms: r.duration_ms,
-              by: r.actor,
-              workflow: r.workflow_id,
-              'error / reason': r.error ?? r.reason,
-            })),
-          ),
-          rows,
-        );
+        out.printRows(rows, (r) => ({
+          ts: r.ts,
+          action: r.action,
+          outcome: r.outcome ?? (r.success ? 'ok' : 'failed'),
+          ms: r.duration_ms,
+          by: r.actor,
+          workflow: r.workflow_id,
+          'error / reason': r.error ?? r.reason,
+        }));
       });
     });
 
@@ -314,20 +309,93 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
       const filter = { ...(opts.status ? { status: opts.status } : {}), limit: parsePositiveInt(opts.limit, '--limit') };
       setPlan(async ({ client, out }) => {
         const rows = await client.incidents(filter);
-        out.print(
-          table(
-            rows.map((r) => ({
-              id: r.id,
-              created: r.created_at,
-              severity: r.severity,
-              type: r.type,
-              job: r.job,
-              status: r.status,
-              title: r.title,
-            })),
-          ),
-          rows,
-        );
+        out.printRows(rows, (r) => ({
+          id: r.id,
+          created: r.created_at,
+          severity: r.severity,
+          type: r.type,
+          job: r.job,
+          status: r.status,
+          title: r.title,
+        }));
+      });
+    });
+
+  const allowlist = command(program, 'allowlist', 'the addresses messages may go to (everything else is refused)');
+  command(allowlist, 'list', 'allowlisted addresses')
+    .option('--all', 'include removed ones')
+    .action((opts: { all?: boolean }) => {
+      setPlan(async ({ client, out }) => {
+        const rows = await client.allowlist({ includeRemoved: opts.all === true });
+        out.printRows(rows, (r) => ({
+          kind: r.kind,
+          address: r.address,
+          label: r.label,
+          added: r.added_at,
+          by: r.added_by,
+          removed: r.removed_at,
+        }));
+      });
+    });
+  withWho(command(allowlist, 'add', 'allow messages to an address'))
+    .argument('<address>', 'E.164 phone number (+15551234567) or numeric Telegram chat id')
+    .option('--label <text>', 'who or what it is')
+    .action((value: string, opts: WhoOptions & { label?: string }) => {
+      const entry = { ...parseAddress(value), actor: actorOf(opts, env), reason: requireReason(opts.reason, 'allowlist add') };
+      setPlan(async ({ client, out }) => {
+        const { added, row } = await client.allowlistAdd({ ...entry, ...(opts.label ? { label: opts.label } : {}) });
+        const as = row.kind === 'phone' ? 'a phone number' : 'a Telegram chat id (a phone number needs + and its country code)';
+        out.print(added ? `${row.address}: allowlisted as ${as}` : `${row.address}: already allowlisted since ${row.added_at}`, { added, entry: row });
+      });
+    });
+  withWho(command(allowlist, 'remove', 'stop messages to an address (the entry is kept as history)'))
+    .argument('<address>', 'E.164 phone number or numeric Telegram chat id')
+    .action((value: string, opts: WhoOptions) => {
+      const entry = { ...parseAddress(value), actor: actorOf(opts, env), reason: requireReason(opts.reason, 'allowlist remove') };
+      setPlan(async ({ client, out }) => {
+        const row = await client.allowlistRemove(entry);
+        out.print(`${row.address}: removed from the allowlist`, { removed: row });
+      });
+    });
+
+  const digest = command(program, 'digest', 'the daily digest');
+  command(digest, 'preview', "print today's digest without sending it").action(() => {
+    setPlan(async ({ client, out }) => {
+      const preview = await client.digestPreview();
+      const note = preview.alreadySent ? `\n(today's digest was already sent: ${preview.alreadySent.status} at ${preview.alreadySent.at})` : '';
+      out.print(`${preview.text}${note}`, preview);
+    });
+  });
+  const call = command(program, 'call', 'the morning call');
+  command(call, 'preview', "print today's morning-call script without calling").action(() => {
+    setPlan(async ({ client, out }) => {
+      const { script, alreadyMade } = await client.callPreview();
+      const note = alreadyMade ? `\n(today's call was already made: ${alreadyMade.status} at ${alreadyMade.at})` : '';
+      out.print(`${script.text}\n\n${script.words} words, about ${script.seconds} s spoken; ${script.dropped} sentence(s) dropped to fit${note}`, {
+        script,
+        alreadyMade,
+      });
+    });
+  });
+
+  command(program, 'notifications', 'alerts and messages, newest first: held, sent, suppressed, refused...')
+    .addOption(new Option('--status <status>', 'only this status').choices([...NOTIFICATION_STATUSES]))
+    .option('--limit <n>', 'at most this many rows', '50')
+    .action((opts: { status?: NotificationStatus; limit: string }) => {
+      const filter = { ...(opts.status ? { status: opts.status } : {}), limit: parsePositiveInt(opts.limit, '--limit') };
+      setPlan(async ({ client, out }) => {
+        const rows = await client.notifications(filter);
+        out.printRows(rows, (r) => ({
+          id: r.id,
+          created: r.created_at,
+          severity: r.severity,
+          type: r.type,
+          status: r.status,
+          channel: r.channel,
+          attempts: r.attempts,
+          title: r.title,
+          reason: r.status_reason,
+        }));
       });
     });
 

@@ -11,7 +11,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from './config';
-import { sqlitePath } from './config';
+import { missingSourceSettings, sqlitePath } from './config';
+import { SOURCE_NAMES, type SourceName } from './sources';
 import { parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
 import { initialControls } from './controls-initial';
 import {
@@ -29,9 +30,23 @@ import { isJobName, JOB_NAMES, type JobName } from './jobs';
 import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
 import { describeCadence, resolveSchedules } from './schedules/table';
 import type { Logger } from './logger';
+import { createMessageActivities, type CallPreview, type DigestPreview } from './activities/messages';
+import { createNotifier } from './activities/notify';
+import { configuredChannels } from './activities/channels';
+import { localDay } from './notifications/local-day';
+import { createLogger } from './logger';
 import {
+  addToAllowlist,
+  countNotifications,
+  listAllowlist,
+  listNotifications,
+  removeFromAllowlist,
+  type AddressKind,
+  type AllowlistRow,
+  type NotificationStatus,
   getDeadLetter,
   listAudit,
+  listSourceSync,
   listDeadLetters,
   listIncidents,
   markReplayStarted,
@@ -72,6 +87,36 @@ export interface SystemStatus {
   temporal: { ok: boolean; address: string; namespace: string; error?: string };
   store: { ok: boolean; dialect: string; error?: string };
   schedules: ScheduleStatus[];
+  sources: SourceStatus[];
+  comms?: CommsStatus;
+}
+
+/** Where messages can go: configured providers (console when none), allowlisted addresses, held alerts. */
+export interface CommsStatus {
+  channels: string[];
+  allowlisted: number;
+  held: number;
+}
+
+/** A data source as opsctl status shows it: configured or not, its last sync, its cursor. */
+export interface SourceStatus {
+  source: SourceName;
+  configured: boolean;
+  /** The settings it lacks, when not configured. */
+  missing?: string;
+  /** running: a sync holds it now. */
+  state: 'idle' | 'running';
+  lastSyncAt: string | null;
+  lastOutcome: string | null;
+  /** Items and pages of the last completed sync. */
+  items: number;
+  pages: number;
+  /** An unfinished run's progress and cursor; the next run resumes there. */
+  cursor: unknown;
+  pending: { pages: number; items: number } | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lockedBy: string | null;
 }
 
 export function manualWorkflowId(job: JobName, now = new Date()): string {
@@ -262,6 +307,45 @@ export class OpsClient {
     return listIncidents(this.store.db, filter);
   }
 
+  // ---- notifications, allowlist, the daily messages ----
+
+  notifications(filter: { status?: NotificationStatus; limit?: number } = {}) {
+    return listNotifications(this.store.db, filter);
+  }
+
+  allowlist(opts: { includeRemoved?: boolean } = {}): Promise<AllowlistRow[]> {
+    return listAllowlist(this.store.db, opts);
+  }
+
+  /** Adds an address messages may go to; `added` is false when it was already listed. */
+  async allowlistAdd(entry: { kind: AddressKind; address: string; label?: string; actor: string; reason: string }) {
+    requireWho(entry);
+    return addToAllowlist(this.store.db, { ...entry, now: new Date() });
+  }
+
+  /** Takes an address off the list (the row is kept, stamped removed). */
+  async allowlistRemove(entry: { kind: AddressKind; address: string; actor: string; reason: string }): Promise<AllowlistRow> {
+    requireWho(entry);
+    const removed = await removeFromAllowlist(this.store.db, { ...entry, now: new Date() });
+    if (!removed) throw new OpsClientError(`${entry.address} is not on the allowlist`);
+    return removed;
+  }
+
+  /** Today's digest exactly as the job would send it, without sending it. */
+  async digestPreview(at = new Date()): Promise<DigestPreview> {
+    return this.messages().prepareDigest({ day: localDay(at, this.config.timezone) });
+  }
+
+  /** Today's morning-call script, without calling. */
+  async callPreview(at = new Date()): Promise<CallPreview> {
+    return this.messages().prepareCallScript({ day: localDay(at, this.config.timezone) });
+  }
+
+  private messages() {
+    const deps = { config: this.config, store: this.store, client: this.temporal, logger: createLogger('silent'), now: () => new Date() };
+    return createMessageActivities(deps, createNotifier(deps));
+  }
+
   async status(): Promise<SystemStatus> {
     const temporal: SystemStatus['temporal'] = {
       ok: true,
@@ -283,8 +367,46 @@ export class OpsClient {
       store.error = (err as Error).message;
     }
     const schedules = temporal.ok ? await this.listSchedules() : [];
-    return { controls, temporal, store, schedules };
+    const sources = store.ok ? await this.sources() : [];
+    const comms = store.ok ? await this.comms() : undefined;
+    return { controls, temporal, store, schedules, sources, ...(comms ? { comms } : {}) };
   }
+
+  async comms(): Promise<CommsStatus> {
+    const channels = configuredChannels(this.config, createLogger('silent'));
+    const [allowlisted, held] = await Promise.all([this.allowlist(), countNotifications(this.store.db, 'held')]);
+    return { channels: channels.length ? channels : ['console'], allowlisted: allowlisted.length, held };
+  }
+
+  /** Every data source: whether it is configured, and its sync state (data_source_sync). */
+  async sources(): Promise<SourceStatus[]> {
+    const rows = new Map((await listSourceSync(this.store.db)).map((r) => [r.source_name, r]));
+    return SOURCE_NAMES.map((source) => {
+      const missing = missingSourceSettings(this.config, source);
+      const row = rows.get(source);
+      const cursor = row?.cursor ? (JSON.parse(row.cursor) as unknown) : null;
+      return {
+        source,
+        configured: missing === undefined,
+        ...(missing ? { missing } : {}),
+        state: row?.status ?? 'idle',
+        lastSyncAt: row?.last_sync_completed_at ?? null,
+        lastOutcome: row?.last_outcome ?? null,
+        items: row?.items_synced ?? 0,
+        pages: row?.pages_synced ?? 0,
+        cursor,
+        pending: row && cursor !== null ? { pages: row.run_pages, items: row.run_items } : null,
+        consecutiveFailures: row?.consecutive_failures ?? 0,
+        lastError: row?.last_error ?? null,
+        lockedBy: row?.status === 'running' ? row.lease_holder : null,
+      };
+    });
+  }
+}
+
+function requireWho(who: { actor: string; reason: string }): void {
+  if (!who.actor.trim()) throw new OpsClientError('say who makes the change (actor)');
+  if (!who.reason.trim()) throw new OpsClientError('say why the change is made (reason)');
 }
 
 function requireJob(job: string): JobName {

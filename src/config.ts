@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { JOB_NAMES, type JobName } from './jobs';
 import { quietHoursSchema, timeZoneName } from './controls-model';
 import { DEFAULT_TASK_QUEUE } from './definitions';
+import { E164 } from './phone';
+import type { SourceName } from './sources';
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
 /** "30s", "5m", "1h". */
@@ -21,6 +23,115 @@ const cadenceSchema = z
   .strictObject({ every: durationText.optional(), at: clockTime.optional() })
   .refine((c) => !(c.every && c.at), { message: 'give either every or at, not both' });
 export type CadenceOverride = z.infer<typeof cadenceSchema>;
+
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'expected an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const secret = z.string().trim().min(1, 'must not be empty');
+
+/**
+ * An API's documented limit. `average`: a sustained rate with bursts allowed (a token bucket,
+ * e.g. Notion). `window`: at most `requests` in any `perSeconds` window (e.g. HubSpot's 100/10 s).
+ */
+const rateLimitSchema = z.strictObject({
+  requests: positiveInt,
+  perSeconds: z.coerce.number().positive(),
+  shape: z.enum(['average', 'window']),
+});
+export type RateLimit = z.infer<typeof rateLimitSchema>;
+
+const sourcesSchema = z.strictObject({
+  notion: z
+    .strictObject({
+      token: secret.optional(),
+      baseUrl: httpUrl.default('https://api.notion.com'),
+      /** The multi-select property that marks a page canonical, and the tags that do. */
+      tagsProperty: z.string().min(1).default('Tags'),
+      tags: z.array(z.string().min(1)).min(1).default(['SOP', 'Canonical', 'Final']),
+      rateLimit: rateLimitSchema.default({ requests: 3, perSeconds: 1, shape: 'average' }),
+    })
+    .prefault({}),
+  n8n: z
+    .strictObject({
+      baseUrl: httpUrl.optional(),
+      apiKey: secret.optional(),
+      /** Failed executions of one workflow in one sync that make an incident. */
+      failureThreshold: positiveInt.default(3),
+      pageSize: z.coerce.number().int().min(1).max(250).default(250),
+      rateLimit: rateLimitSchema.default({ requests: 5, perSeconds: 1, shape: 'average' }),
+    })
+    .prefault({}),
+  hubspot: z
+    .strictObject({
+      token: secret.optional(),
+      baseUrl: httpUrl.default('https://api.hubapi.com'),
+      pageSize: z.coerce.number().int().min(1).max(200).default(100),
+      rateLimit: rateLimitSchema.default({ requests: 100, perSeconds: 10, shape: 'window' }),
+    })
+    .prefault({}),
+  chat: z
+    .strictObject({ rateLimit: rateLimitSchema.default({ requests: 1, perSeconds: 1, shape: 'average' }) })
+    .prefault({}),
+  /** One page is one activity: how long it may take before Temporal retries it elsewhere. */
+  pageTimeoutMs: positiveInt.default(60_000),
+  /** A run stops after this many pages (history stays small); the next run resumes the cursor. */
+  maxPagesPerRun: positiveInt.default(1000),
+  /** A run that makes no progress for this long loses its lock on the source. */
+  leaseMinutes: positiveInt.default(10),
+});
+
+/** A phone number in E.164 form, e.g. +15551234567. */
+export const e164 = z.string().trim().regex(E164, 'expected an E.164 phone number like +15551234567');
+
+const commsSchema = z.strictObject({
+  /** The operator's phone: SEV1 SMS and SEV0 and morning calls go there, once allowlisted. */
+  operatorPhone: e164.optional(),
+  salesmsg: z
+    .strictObject({
+      token: secret.optional(),
+      baseUrl: httpUrl.default('https://api.salesmessage.com/pub/v2.1'),
+      /** The Salesmsg number (inbox) messages are sent from; the account's default without it. */
+      numberId: z.coerce.string().min(1).optional(),
+    })
+    .prefault({}),
+  twilio: z
+    .strictObject({
+      accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'expected a Twilio account SID (AC + 32 hex digits)').optional(),
+      authToken: secret.optional(),
+      from: e164.optional(),
+      baseUrl: httpUrl.default('https://api.twilio.com'),
+    })
+    // Half a Twilio setup would leave calls silently off: name what is missing instead.
+    .superRefine((t, ctx) => {
+      const keys = { accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN', from: 'TWILIO_FROM_NUMBER' } as const;
+      const names = Object.keys(keys) as (keyof typeof keys)[];
+      if (!names.some((k) => t[k] !== undefined)) return;
+      for (const key of names.filter((k) => t[k] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `required with the other Twilio settings: set ${keys[key]}` });
+      }
+    })
+    .prefault({}),
+  /** One provider request; the send activity's own timeout is twice this. */
+  sendTimeoutMs: positiveInt.default(15_000),
+  digest: z
+    .strictObject({
+      maxBullets: positiveInt.default(5),
+      /** The spec: a failed send is retried once, after 5 minutes. */
+      retryDelayMs: positiveInt.default(5 * 60_000),
+    })
+    .prefault({}),
+  morningCall: z
+    .strictObject({
+      maxSeconds: positiveInt.default(60),
+      wordsPerMinute: positiveInt.default(150),
+      /** The spec: a failed call is retried once, after 2 minutes, then sent as a text. */
+      retryDelayMs: positiveInt.default(2 * 60_000),
+      /** Mornings in a row whose call failed before an alert is raised. */
+      failuresAlert: positiveInt.default(3),
+    })
+    .prefault({}),
+});
 
 const jobsSchema = z.strictObject(
   Object.fromEntries(JOB_NAMES.map((job) => [job, cadenceSchema.optional()])) as Record<
@@ -65,6 +176,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   jobs: jobsSchema.prefault({}),
+  sources: sourcesSchema.prefault({}),
+  /** The operator's Telegram bot: the chat-log source reads it, and text messages go out through it. */
+  telegram: z
+    .strictObject({
+      botToken: secret.optional(),
+      apiBase: httpUrl.default('https://api.telegram.org'),
+      /** The operator's chat with the bot; only its messages are kept. */
+      chatId: z.coerce.string().regex(/^-?\d+$/, 'expected a numeric chat id').optional(),
+    })
+    .prefault({}),
+  comms: commsSchema.prefault({}),
   retry: z
     .strictObject({
       initialDelayMs: positiveInt.default(2000),
@@ -113,6 +235,23 @@ export const ENV_KEYS = {
   LOG_LEVEL: 'logLevel',
   OPS_TIMEZONE: 'timezone',
   OPS_CACHE_DIR: 'cacheDir',
+  NOTION_TOKEN: 'sources.notion.token',
+  NOTION_BASE_URL: 'sources.notion.baseUrl',
+  N8N_BASE_URL: 'sources.n8n.baseUrl',
+  N8N_API_KEY: 'sources.n8n.apiKey',
+  HUBSPOT_TOKEN: 'sources.hubspot.token',
+  HUBSPOT_BASE_URL: 'sources.hubspot.baseUrl',
+  TELEGRAM_BOT_TOKEN: 'telegram.botToken',
+  TELEGRAM_API_BASE: 'telegram.apiBase',
+  TELEGRAM_CHAT_ID: 'telegram.chatId',
+  OPS_OPERATOR_PHONE: 'comms.operatorPhone',
+  SALESMSG_TOKEN: 'comms.salesmsg.token',
+  SALESMSG_BASE_URL: 'comms.salesmsg.baseUrl',
+  SALESMSG_NUMBER_ID: 'comms.salesmsg.numberId',
+  TWILIO_ACCOUNT_SID: 'comms.twilio.accountSid',
+  TWILIO_AUTH_TOKEN: 'comms.twilio.authToken',
+  TWILIO_FROM_NUMBER: 'comms.twilio.from',
+  TWILIO_BASE_URL: 'comms.twilio.baseUrl',
 } as const;
 
 export class ConfigError extends Error {
@@ -170,6 +309,39 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   node[keys[keys.length - 1]!] = value;
 }
 
+/** The settings a source still lacks (env variable names), or undefined when it is configured. */
+export function missingSourceSettings(config: Config, source: SourceName): string | undefined {
+  const needs: Record<SourceName, [string, unknown][]> = {
+    notion: [['NOTION_TOKEN', config.sources.notion.token]],
+    n8n: [
+      ['N8N_BASE_URL', config.sources.n8n.baseUrl],
+      ['N8N_API_KEY', config.sources.n8n.apiKey],
+    ],
+    hubspot: [['HUBSPOT_TOKEN', config.sources.hubspot.token]],
+    // Only the operator's own messages are kept, so the chat must be named.
+    chat: [
+      ['TELEGRAM_BOT_TOKEN', config.telegram.botToken],
+      ['TELEGRAM_CHAT_ID', config.telegram.chatId],
+    ],
+  };
+  const missing = needs[source].filter(([, value]) => value === undefined).map(([name]) => name);
+  return missing.length ? missing.join(' and ') : undefined;
+}
+
 export function sqlitePath(config: Config): string {
   return resolve(config.dataDir, 'ops.sqlite');
+}
+
+/** Every credential in the config: none of them may appear in a message we send. */
+export function configSecrets(config: Config): string[] {
+  const { sources, telegram, comms } = config;
+  return [
+    sources.notion.token,
+    sources.n8n.apiKey,
+    sources.hubspot.token,
+    telegram.botToken,
+    comms.salesmsg.token,
+    comms.twilio.authToken,
+    comms.twilio.accountSid,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

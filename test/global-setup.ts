@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../src/definitions';
 import { createLogger } from '../src/logger';
 import { findTemporalCli } from '../src/temporal/cli-binary';
+import { dynamicConfigArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
 import { TEST_NAMESPACES } from './helpers/namespaces';
 
@@ -52,7 +53,7 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
           ip: '127.0.0.1',
           // No port, no uiPort, no dbFilename: a free port, headless, in memory.
           searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
-          extraArgs: TEST_NAMESPACES.flatMap((namespace) => ['--namespace', namespace]),
+          extraArgs: [...TEST_NAMESPACES.flatMap((namespace) => ['--namespace', namespace]), ...dynamicConfigArgs()],
           log: { format: 'pretty', level: 'error' },
         },
       }).catch((err: Error) => {

@@ -11,6 +11,7 @@ import { CATEGORY_POLICIES, mayRetry } from '../policies';
 import { readControls } from '../store';
 import type { ActivityDeps } from './deps';
 import { FRAMEWORK_ACTIVITY_NAMES } from './framework';
+import { ROUTED_ACTIVITY_NAMES } from './notify';
 
 export function activityBoundary(deps: Pick<ActivityDeps, 'store' | 'config'>) {
   return (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
@@ -33,7 +34,7 @@ class ActivityBoundary implements ActivityInboundCallsInterceptor {
       attempt: info.attempt,
     };
     try {
-      if (!FRAMEWORK_ACTIVITY_NAMES.has(info.activityType)) {
+      if (!FRAMEWORK_ACTIVITY_NAMES.has(info.activityType) && !ROUTED_ACTIVITY_NAMES.has(info.activityType)) {
         // Closes the gap between a kill-switch Update and the signal reaching a job.
         const controls = await readControls(this.deps.store.db);
         if (controls?.killSwitch) throw new KillSwitchActive();

@@ -12,12 +12,13 @@ import {
   hasOpenIncident,
   insertAudit,
   insertDeadLetter,
-  raiseIncident,
   readControls,
   recordReplayOutcome,
   saveControls,
 } from '../store';
+import { JOB_TRAITS } from '../jobs';
 import type { ActivityDeps } from './deps';
+import { raiseAlert, type Notifier } from './notify';
 import type { opsControls } from '../workflows/controls';
 
 type OpsControlsWorkflow = typeof opsControls;
@@ -26,7 +27,19 @@ export interface JobSettings {
   retry: RetrySettings;
   activityTimeoutMs: number;
   heartbeatTimeoutMs: number;
+  /** The jobs task queue; each source's queue is named after it. */
+  taskQueue: string;
+  sync: { pageTimeoutMs: number; maxPagesPerRun: number };
+  /** The operator's time zone: the digest and the morning call are once per day in it. */
+  timezone: string;
+  messages: { sendTimeoutMs: number; digestRetryDelayMs: number; callRetryDelayMs: number };
 }
+
+/**
+ * Alerts that already say a job keeps failing: a sync raises its source's own (which also counts
+ * failures inside periodic_scan), so the wrapper does not add a second for the same streak.
+ */
+const STREAK_ALERTS = ['consecutive_failures', 'source_unreachable'];
 
 export interface RunRecord {
   result: JobResult;
@@ -42,9 +55,10 @@ export interface RunRecorded {
   alertRaised: boolean;
 }
 
-export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun']);
+/** Releasing a source's lock is bookkeeping too: a stopped sync must not hold it. */
+export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun', 'endSourceSync']);
 
-export function createFrameworkActivities(deps: ActivityDeps) {
+export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier) {
   const { config, store, client, now } = deps;
   const db = store.db;
 
@@ -70,6 +84,14 @@ export function createFrameworkActivities(deps: ActivityDeps) {
           retry: config.retry,
           activityTimeoutMs: config.limits.activityTimeoutMs,
           heartbeatTimeoutMs: config.limits.heartbeatTimeoutMs,
+          taskQueue: config.temporal.taskQueue,
+          sync: { pageTimeoutMs: config.sources.pageTimeoutMs, maxPagesPerRun: config.sources.maxPagesPerRun },
+          timezone: config.timezone,
+          messages: {
+            sendTimeoutMs: config.comms.sendTimeoutMs,
+            digestRetryDelayMs: config.comms.digest.retryDelayMs,
+            callRetryDelayMs: config.comms.morningCall.retryDelayMs,
+          },
         },
       };
     },
@@ -111,9 +133,10 @@ export function createFrameworkActivities(deps: ActivityDeps) {
           category: result.category ?? 'internal',
           attempts: attempts ?? 1,
         });
-        await raiseIncident(db, {
+        await raiseAlert(deps, notifier, {
           type: 'dead_letter',
-          severity: 'WARN',
+          // A WARN waits for the digest; when the digest or the call is what failed, that is too late.
+          severity: JOB_TRAITS[result.job].requiresComms ? 'SEV1' : 'WARN',
           title: `${result.job} failed and was dead-lettered (#${deadLetterId})`,
           body: `${result.category ?? 'internal'} error after ${attempts ?? 1} attempt(s): ${result.error ?? ''}`,
           job: result.job,
@@ -127,7 +150,7 @@ export function createFrameworkActivities(deps: ActivityDeps) {
       let alertRaised = false;
       const category = isErrorCategory(result.category) ? result.category : 'internal';
       if (CATEGORY_POLICIES[category].alertAtOnce) {
-        const raised = await raiseIncident(db, {
+        const raised = await raiseAlert(deps, notifier, {
           type: `${category}_failure`,
           severity: CATEGORY_POLICIES[category].alertSeverity,
           title: `${result.job}: ${category} error, not retried`,
@@ -143,9 +166,9 @@ export function createFrameworkActivities(deps: ActivityDeps) {
       const streak = await consecutiveFailures(db, result.job);
       if (
         streak >= config.limits.consecutiveFailuresAlert &&
-        !(await hasOpenIncident(db, { type: 'consecutive_failures', job: result.job }))
+        !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job }))
       ) {
-        await raiseIncident(db, {
+        await raiseAlert(deps, notifier, {
           type: 'consecutive_failures',
           severity: 'WARN',
           title: `${result.job} failed ${streak} times in a row`,

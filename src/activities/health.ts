@@ -1,8 +1,9 @@
 import { statfs } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { sql } from 'kysely';
-import { insertHealthCheck, raiseIncident } from '../store';
+import { insertHealthCheck } from '../store';
 import type { ActivityDeps } from './deps';
+import { raiseAlert, type Notifier } from './notify';
 
 export interface CheckResult {
   ok: boolean;
@@ -29,7 +30,7 @@ async function timed(fn: () => Promise<Record<string, unknown> | void>): Promise
 }
 
 /** Checks never throw: a failed check is a finding, reported in the health record. */
-export function createHealthActivities(deps: ActivityDeps) {
+export function createHealthActivities(deps: ActivityDeps, notifier: Notifier) {
   const { store, client, config, now } = deps;
   return {
     async checkStore(): Promise<CheckResult> {
@@ -69,7 +70,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         checks: JSON.stringify(report),
       });
       if (healthy) return { healthy, alerted: false };
-      const incident = await raiseIncident(store.db, {
+      const incident = await raiseAlert(deps, notifier, {
         type: 'health_alert',
         severity: 'WARN',
         title: 'System Health Degraded',

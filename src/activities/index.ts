@@ -1,18 +1,30 @@
 import type { ActivityDeps } from './deps';
+import { createChannels, type Channels } from './channels';
 import { createFrameworkActivities } from './framework';
 import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
+import { createMessageActivities } from './messages';
+import { createNotifier, createNotifyActivities } from './notify';
+import { createSyncActivities } from './sync';
 
 export type { ActivityDeps } from './deps';
 export type { JobSettings, RunRecord, RunRecorded } from './framework';
 export { FRAMEWORK_ACTIVITY_NAMES } from './framework';
+export type { SyncBegin, SyncProgress, SyncEnd } from './sync';
+export type { NotificationRequest, NotificationOutcome } from './notify';
+export type { DigestPreview, CallPreview } from './messages';
 
 /** Every activity the worker registers, built from one set of dependencies. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps, channels: Channels = createChannels(deps.config, deps.logger)) {
+  // One router for every alert and message the process sends.
+  const notifier = createNotifier(deps, channels);
   return {
-    ...createFrameworkActivities(deps),
-    ...createHealthActivities(deps),
+    ...createFrameworkActivities(deps, notifier),
+    ...createHealthActivities(deps, notifier),
     ...createMaintenanceActivities(deps),
+    ...createSyncActivities(deps, notifier),
+    ...createNotifyActivities(notifier),
+    ...createMessageActivities(deps, notifier),
   };
 }
 

@@ -1,5 +1,7 @@
 /** Pure parsing of opsctl arguments, so every bad input fails before anything is touched. */
 import { isJobName, JOB_NAMES, type JobName } from '../jobs';
+import { E164 } from '../phone';
+import type { AddressKind } from '../store/schema';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -81,4 +83,14 @@ export function requireReason(reason: string | undefined, what: string): string 
 export function parseClock(value: string, what: string): string {
   if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(value)) throw new UsageError(`${what} must be a 24-hour time HH:MM, not "${value}"`);
   return value;
+}
+
+/** An allowlist address: an E.164 phone number (+15551234567) or a numeric Telegram chat id. */
+export function parseAddress(value: string): { kind: AddressKind; address: string } {
+  const text = value.trim();
+  if (E164.test(text)) return { kind: 'phone', address: text };
+  if (/^-?\d{1,20}$/.test(text)) return { kind: 'telegram', address: text };
+  throw new UsageError(
+    `"${value}" is not an address: give a phone number in E.164 form (+15551234567) or a numeric Telegram chat id (123456789)`,
+  );
 }

@@ -1,6 +1,6 @@
 /** Human output of opsctl: short tables. --json prints the objects instead. */
 import type { ControlsState } from '../controls-model';
-import type { ScheduleStatus, SystemStatus } from '../client';
+import type { ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
 
 const MAX_CELL = 80;
@@ -83,7 +83,35 @@ export function formatStatus(s: SystemStatus, view: TimeView): string {
   ];
   if (s.controls) parts.push('', formatControls(s.controls));
   if (s.schedules.length) parts.push('', formatSchedules(s.schedules, view));
+  if (s.sources.length) parts.push('', formatSources(s.sources, view));
+  if (s.comms) {
+    const { channels, allowlisted, held } = s.comms;
+    parts.push(
+      '',
+      `Comms     channels: ${channels.join(', ')}; ${allowlisted} allowlisted address(es); ${held} alert(s) held for the digest`,
+    );
+    if (allowlisted === 0 && !channels.includes('console')) parts.push('          nothing can be sent until an address is allowlisted (opsctl allowlist add)');
+  }
   return parts.join('\n');
+}
+
+/** One row per data source: its last sync, outcome, items, and where an unfinished run stands. */
+export function formatSources(sources: SourceStatus[], view: TimeView): string {
+  return table(
+    sources.map((s) => ({
+      source: s.source,
+      configured: s.configured ? 'yes' : `no (set ${s.missing})`,
+      'last sync': s.lastSyncAt ? formatAgo(s.lastSyncAt, view.now) : 'never',
+      outcome: [
+        s.state === 'running' ? `syncing (${s.lockedBy})` : (s.lastOutcome ?? '-'),
+        s.consecutiveFailures ? `${s.consecutiveFailures} failed in a row: ${s.lastError ?? ''}` : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+      items: String(s.items),
+      cursor: s.pending ? `resumes after ${s.pending.pages} pages (${s.pending.items} items): ${JSON.stringify(s.cursor)}` : 'at the end',
+    })),
+  );
 }
 
 /** "check_disk free_mb=812 path=.data": the step, then its detail as key=value. */

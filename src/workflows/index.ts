@@ -3,12 +3,8 @@ export { opsControls } from './controls';
 export { health_monitor } from './health-monitor';
 export { cleanup_old_data } from './cleanup-old-data';
 export { process_retry_queue } from './process-retry-queue';
-export {
-  periodic_scan,
-  daily_digest,
-  morning_call,
-  sync_notion,
-  sync_n8n,
-  sync_hubspot,
-  run_watchers,
-} from './not-implemented';
+export { periodic_scan, sync_notion, sync_n8n, sync_hubspot } from './data-syncs';
+export { daily_digest } from './daily-digest';
+export { morning_call } from './morning-call';
+export { deliverNotification } from './deliver-notification';
+export { run_watchers } from './not-implemented';

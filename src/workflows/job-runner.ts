@@ -58,7 +58,8 @@ export interface JobContext {
 
 export type JobBody = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
 
-const framework = proxyActivities<Activities>({
+/** Bookkeeping activities, called unguarded: they must run even when the job is stopped. */
+export const framework = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
@@ -190,7 +191,7 @@ function guarded<A extends object>(guard: Guard, proxy: A): A {
   });
 }
 
-function describeFailure(err: unknown): Failure {
+export function describeFailure(err: unknown): Failure {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
     const cause = err.cause;
     const detail = cause.details?.[0] as { attempt?: number } | undefined;

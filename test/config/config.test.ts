@@ -49,6 +49,20 @@ describe('defaults (the spec values)', () => {
     });
   });
 
+  it('source limits are the APIs\' own: Notion 3/s average, HubSpot 100 per 10 s window; Notion tags SOP/Canonical/Final', () => {
+    expect(config.sources.notion.rateLimit).toEqual({ requests: 3, perSeconds: 1, shape: 'average' });
+    expect(config.sources.hubspot.rateLimit).toEqual({ requests: 100, perSeconds: 10, shape: 'window' });
+    expect(config.sources.notion).toMatchObject({ tagsProperty: 'Tags', tags: ['SOP', 'Canonical', 'Final'] });
+    expect(config.sources.n8n.failureThreshold).toBe(3);
+    // No token, no source: nothing is configured until the operator says so.
+    expect([config.sources.notion.token, config.sources.hubspot.token, config.sources.n8n.apiKey, config.telegram.botToken]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('retention: audit 365 days, dead letters 30, incidents 90', () => {
     expect(config.retention).toEqual({ auditDays: 365, deadLetterDays: 30, incidentDays: 90 });
   });
@@ -86,10 +100,30 @@ describe('environment variables', () => {
     LOG_LEVEL: ['debug', 'debug'],
     OPS_TIMEZONE: ['Europe/Paris', 'Europe/Paris'],
     OPS_CACHE_DIR: ['/var/cache/ops', '/var/cache/ops'],
+    NOTION_TOKEN: ['secret_abc', 'secret_abc'],
+    NOTION_BASE_URL: ['http://127.0.0.1:9000/', 'http://127.0.0.1:9000'],
+    N8N_BASE_URL: ['https://n8n.example.com', 'https://n8n.example.com'],
+    N8N_API_KEY: ['n8n-key', 'n8n-key'],
+    HUBSPOT_TOKEN: ['pat-na1-123', 'pat-na1-123'],
+    HUBSPOT_BASE_URL: ['http://127.0.0.1:9001', 'http://127.0.0.1:9001'],
+    TELEGRAM_BOT_TOKEN: ['123:ABC', '123:ABC'],
+    TELEGRAM_API_BASE: ['http://127.0.0.1:9002', 'http://127.0.0.1:9002'],
+    TELEGRAM_CHAT_ID: ['-100123', '-100123'],
+    OPS_OPERATOR_PHONE: ['+15551230000', '+15551230000'],
+    SALESMSG_TOKEN: ['sm-token', 'sm-token'],
+    SALESMSG_BASE_URL: ['http://127.0.0.1:9003/pub/v2.1/', 'http://127.0.0.1:9003/pub/v2.1'],
+    SALESMSG_NUMBER_ID: ['4711', '4711'],
+    TWILIO_ACCOUNT_SID: ['AC0123456789abcdef0123456789abcdef', 'AC0123456789abcdef0123456789abcdef'],
+    TWILIO_AUTH_TOKEN: ['twilio-token', 'twilio-token'],
+    TWILIO_FROM_NUMBER: ['+15550001111', '+15550001111'],
+    TWILIO_BASE_URL: ['http://127.0.0.1:9004', 'http://127.0.0.1:9004'],
   };
 
+  // Twilio's three credentials only count together; each is tested beside the other two.
+  const twilio = { TWILIO_ACCOUNT_SID: samples.TWILIO_ACCOUNT_SID[0], TWILIO_AUTH_TOKEN: 'twilio-token', TWILIO_FROM_NUMBER: '+15550001111' };
+
   it.each(Object.entries(samples))('%s sets its config key', (name, [value, expected]) => {
-    const config = loadConfig({ [name]: value });
+    const config = loadConfig({ ...(name.startsWith('TWILIO_') ? twilio : {}), [name]: value });
     expect(getPath(config, ENV_KEYS[name as keyof typeof ENV_KEYS])).toEqual(expected);
   });
 
@@ -214,10 +248,30 @@ describe('an invalid config', () => {
     ['DATABASE_URL', 'mysql://root@db/ops', 'databaseUrl', /postgres:\/\//],
     ['LOG_LEVEL', 'loud', 'logLevel', /expected one of/i],
     ['TEMPORAL_UI_PORT', '70000', 'temporal.uiPort', /65535/],
+    ['OPS_OPERATOR_PHONE', '555-1234', 'comms.operatorPhone', /E\.164/],
+    ['TWILIO_FROM_NUMBER', '+0123', 'comms.twilio.from', /E\.164/],
+    ['TWILIO_ACCOUNT_SID', 'SK123', 'comms.twilio.accountSid', /account SID/],
+    ['SALESMSG_BASE_URL', 'ftp://salesmsg', 'comms.salesmsg.baseUrl', /http\(s\) URL/],
   ])('%s=%s is reported against its key and variable', (name, value, key, reason) => {
     const err = configErrorOf(() => loadConfig({ [name]: value }));
     expect(err.message).toContain(`${key} (${name}):`);
     expect(err.message).toMatch(reason);
+  });
+
+  it('half a Twilio setup names what is missing rather than leaving calls silently off', () => {
+    const err = configErrorOf(() => loadConfig({ TWILIO_AUTH_TOKEN: 'twilio-secret-value' }));
+    expect(err.message).toContain('comms.twilio.accountSid: required with the other Twilio settings: set TWILIO_ACCOUNT_SID');
+    expect(err.message).toContain('comms.twilio.from: required with the other Twilio settings: set TWILIO_FROM_NUMBER');
+    expect(err.message).not.toContain('comms.twilio.authToken');
+    expect(err.message).not.toContain('twilio-secret-value');
+  });
+
+  it('a bad source setting names its key and never echoes a secret', () => {
+    const err = configErrorOf(() => loadConfig({ NOTION_BASE_URL: 'not a url', HUBSPOT_TOKEN: '   ', TELEGRAM_CHAT_ID: '@someone' }));
+    expect(err.message).toContain('sources.notion.baseUrl (NOTION_BASE_URL): expected an http(s) URL');
+    expect(err.message).toContain('sources.hubspot.token (HUBSPOT_TOKEN): must not be empty');
+    expect(err.message).toContain('telegram.chatId (TELEGRAM_CHAT_ID): expected a numeric chat id');
+    expect(err.message).not.toContain('@someone');
   });
 
   it('a job cadence with both every and at is refused', () => {

@@ -1,45 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
-import { runCli } from '../../src/cli';
-import { OpsClient } from '../../src/client';
-import type { Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import { opsctlFor } from '../helpers/opsctl';
 import { startSystem, type TestSystem } from '../helpers/system';
-
-// JSON from the CLI, read loosely: the assertions say what shape is expected.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 describe('opsctl against a running system', () => {
   let sys: TestSystem;
-  let env: Record<string, string>;
+  let opsctl: ReturnType<typeof opsctlFor>;
   beforeAll(async () => {
     sys = await startSystem();
     await sys.ops.reconcileSchedules(createLogger('silent'));
-    env = {
-      USER: 'jonah',
-      TEMPORAL_ADDRESS: sys.config.temporal.address,
-      TEMPORAL_NAMESPACE: sys.config.temporal.namespace,
-      TEMPORAL_TASK_QUEUE: sys.config.temporal.taskQueue,
-      OPS_DATA_DIR: sys.config.dataDir,
-    };
+    opsctl = opsctlFor(sys);
   });
   afterAll(async () => {
     await sys.close();
   });
-
-  async function opsctl(...args: string[]) {
-    let stdout = '';
-    let stderr = '';
-    // The CLI gets its own Temporal connection but this process's store: two better-sqlite3
-    // handles on one file in one process can stall each other (bin.test.ts covers the real connect).
-    const connect = async (config: Config) => {
-      const connection = await Connection.connect({ address: config.temporal.address });
-      return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), sys.store, config, { connection });
-    };
-    const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, connect });
-    return { code, stdout, stderr, json: () => JSON.parse(stdout) as Json };
-  }
 
   it('status --json shows controls, every schedule with next runs, store and Temporal', async () => {
     const r = await opsctl('status', '--json');

@@ -66,10 +66,15 @@ describe('pre-checks before every job', () => {
   });
 
   it('jobs not built yet end skipped "not implemented", recorded in the audit log', async () => {
-    const result = await sys.ops.runJob('periodic_scan');
+    const result = await sys.ops.runJob('run_watchers');
     expect(result).toMatchObject({ outcome: 'skipped', reason: 'not implemented' });
-    const [row] = await listAudit(sys.store.db, { job: 'periodic_scan', limit: 1 });
+    const [row] = await listAudit(sys.store.db, { job: 'run_watchers', limit: 1 });
     expect(row).toMatchObject({ workflow_id: result.workflowId, outcome: 'skipped', action_type: 'system' });
+  });
+
+  it('periodic_scan with no data source configured ends skipped "not configured"', async () => {
+    const result = await sys.ops.runJob('periodic_scan');
+    expect(result).toMatchObject({ outcome: 'skipped', reason: 'not configured' });
   });
 
   it('every run carries its job as a search attribute and its outcome in search attribute and memo', async () => {

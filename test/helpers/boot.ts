@@ -6,16 +6,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configSchema, loadConfig, sqlitePath, type Config } from '../../src/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
+import { dynamicConfigArgs } from '../../src/temporal/dev-server';
 import { OpsClient } from '../../src/client';
 import type { JobInput } from '../../src/definitions';
 import { createLogger } from '../../src/logger';
 import { migrateToLatest, openStore, type Store } from '../../src/store';
-import { createWorker } from '../../src/worker';
+import { createWorker, type OpsWorker } from '../../src/worker';
 import { createTestActivities } from './test-activities';
 import { dropTestSchema, TEST_DATABASE_URL } from './postgres';
 
@@ -72,7 +73,7 @@ export async function bootSystem(
   const acts = createTestActivities();
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
-  let worker: Worker | undefined;
+  let worker: OpsWorker | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
 
@@ -85,7 +86,7 @@ export async function bootSystem(
     async startWorker() {
       if (worker) return;
       native = await NativeConnection.connect({ address: config.temporal.address });
-      worker = await createWorker({
+      const started = await createWorker({
         config,
         connection: native,
         client,
@@ -95,7 +96,8 @@ export async function bootSystem(
         extraActivities: acts.activities,
         workflowsPath: where.workflowsPath,
       });
-      running = worker.run();
+      worker = started;
+      running = started.run();
     },
     async stopWorker() {
       if (!worker) return;
@@ -142,7 +144,11 @@ export async function startLocalTemporal(): Promise<{ env: TestWorkflowEnvironme
     logger: createLogger('warn'),
   });
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] },
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
+      extraArgs: dynamicConfigArgs(),
+    },
   });
   return { env, cli };
 }

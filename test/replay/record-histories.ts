@@ -13,6 +13,8 @@ import { TransientError } from '../../src/errors';
 import { createLogger } from '../../src/logger';
 import { listDeadLetters } from '../../src/store';
 import { bootSystem, startLocalTemporal, startTestJob } from '../helpers/boot';
+import { HubSpotFake, N8nFake, NotionFake, TelegramFake } from '../fakes';
+import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes } from '../helpers/comms';
 
 const OUT = join(__dirname, '..', 'histories');
 const run = promisify(execFile);
@@ -20,11 +22,30 @@ const run = promisify(execFile);
 async function main(): Promise<void> {
   const logger = createLogger('info');
   const { env, cli } = await startLocalTemporal();
-  const sys = await bootSystem({
-    address: env.address,
-    namespace: env.namespace ?? 'default',
-    workflowsPath: require.resolve('../workflows'),
-  });
+  // Every source configured against its fake, so the sync jobs record real multi-page runs.
+  const notion = new NotionFake({ pages: NotionFake.generatePages(250, { tagEvery: 2, tag: 'SOP' }), rateLimit: false });
+  const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(250), rateLimit: false });
+  const n8n = new N8nFake({ rateLimit: false });
+  const telegram = new TelegramFake({ rateLimit: false });
+  n8n.addFailures('wf-recorded', 3, new Date(Date.now() - 3600_000).toISOString());
+  telegram.sendFromUser({ chatId: Number(OPERATOR_CHAT), text: 'recorded message' });
+  const [notionUrl, hubspotUrl, n8nUrl, telegramUrl] = await Promise.all([notion, hubspot, n8n, telegram].map((f) => f.start()));
+  // The message providers too, so the digest, the morning call and alert delivery send for real.
+  const comms = await startCommsFakes();
+  const sys = await bootSystem(
+    { address: env.address, namespace: env.namespace ?? 'default', workflowsPath: require.resolve('../workflows') },
+    {
+      config: {
+        sources: {
+          notion: { token: notion.token, baseUrl: notionUrl },
+          hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
+          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2 },
+        },
+        telegram: { botToken: telegram.token, apiBase: telegramUrl, chatId: OPERATOR_CHAT },
+        comms: comms.config({ comms: { digest: { retryDelayMs: 1000 }, morningCall: { retryDelayMs: 1000 } } }).comms,
+      },
+    },
+  );
   const recorded: string[] = [];
   // The CLI writes the standard JSON history format (the SDK's historyToJSON trips over two
   // protobufjs copies in node_modules).
@@ -36,12 +57,17 @@ async function main(): Promise<void> {
   try {
     mkdirSync(OUT, { recursive: true });
     const who = { actor: 'recorder', reason: 'recording histories' };
+    await sys.ops.allowlistAdd({ kind: 'phone', address: OPERATOR_PHONE, ...who });
+    await sys.ops.allowlistAdd({ kind: 'telegram', address: OPERATOR_CHAT, ...who });
+    // The morning call recorded is the fallback path: the call fails twice, then the script goes as a text.
+    comms.twilio.fail({ status: 503 }, { status: 503 });
 
     for (const job of JOB_NAMES) {
       if (job === 'process_retry_queue') continue;
       const result = await sys.ops.runJob(job);
       await save(job, result.workflowId);
     }
+
 
     // A failed run (dead letter), then the retry queue replaying it as a child.
     sys.acts.faults.set('flaky', { times: 5, error: () => new TransientError('timeout') });
@@ -52,6 +78,22 @@ async function main(): Promise<void> {
     if (letters.length !== 1) throw new Error(`expected one dead letter, found ${letters.length}`);
     const queue = await sys.ops.runJob('process_retry_queue');
     await save('process_retry_queue', queue.workflowId);
+
+    // A sync that fails (401) and releases the source with its alert.
+    hubspot.touch('1', new Date().toISOString());
+    hubspot.fail({ status: 401 });
+    const rejected = await sys.ops.runJob('sync_hubspot');
+    if (rejected.outcome !== 'failed') throw new Error(`expected the 401 sync to fail, got ${rejected.outcome}`);
+    await save('sync_hubspot-failed', rejected.workflowId);
+
+    // An alert that must go out now (SEV1: an SMS), delivered by its own workflow.
+    const alertId = 'notify-recorded-sev1';
+    await sys.client.workflow.execute('deliverNotification', {
+      workflowId: alertId,
+      taskQueue: sys.config.temporal.taskQueue,
+      args: [{ idempotencyKey: 'recorded:sev1', severity: 'SEV1', type: 'recorded', title: 'Recorded SEV1 alert', body: 'recorded' }],
+    });
+    await save('deliverNotification', alertId);
 
     // A run stopped by the kill switch while blocked in an activity.
     const arrived = sys.acts.reachedGate();
@@ -66,6 +108,8 @@ async function main(): Promise<void> {
   } finally {
     await sys.close();
     await env.teardown();
+    await Promise.all([notion, hubspot, n8n, telegram].map((f) => f.close()));
+    await comms.close();
   }
 }
 
