@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import { activityBoundary } from './activities/boundary';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { warmUpFetch } from './integrations/warm-up';
 import { SOURCE_NAMES, sourceTaskQueue, taskQueueRate } from './sources';
 import type { Store } from './store';
 
@@ -38,6 +39,7 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
     config.temporal.workflowBundle && !deps.workflowsPath
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows') };
+  await warmUpFetch();
   const activities = createActivities(activityDeps);
   const interceptors = { activity: [activityBoundary(activityDeps)] };
   const base = { connection: deps.connection, namespace: config.temporal.namespace, interceptors };
