@@ -2,22 +2,14 @@
  * The data sources the syncs read. Pure data and arithmetic: workflows, activities, worker and
  * CLI all import it.
  */
+import type { RateLimit } from './config';
+
 export const SOURCE_NAMES = ['notion', 'n8n', 'hubspot', 'chat'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
-
-export function isSourceName(value: string): value is SourceName {
-  return (SOURCE_NAMES as readonly string[]).includes(value);
-}
 
 /** Each rate-limited API has its own task queue, so its limit holds across every worker process. */
 export function sourceTaskQueue(jobsTaskQueue: string, source: SourceName): string {
   return `${jobsTaskQueue}.${source}`;
-}
-
-export interface ApiRateLimit {
-  requests: number;
-  perSeconds: number;
-  shape: 'average' | 'window';
 }
 
 /**
@@ -37,7 +29,7 @@ export const DISPATCH_JITTER_SECONDS = 0.05;
  * - Against a window of N requests per W seconds: a full bucket plus the refill of W seconds
  *   and the jitter must fit, ceil(r) + r * (W + jitter) <= N.
  */
-export function taskQueueRate(limit: ApiRateLimit): number {
+export function taskQueueRate(limit: RateLimit): number {
   const perSecond = limit.requests / limit.perSeconds;
   const withJitter = perSecond / (1 + perSecond * DISPATCH_JITTER_SECONDS);
   if (limit.shape === 'average') return withJitter;

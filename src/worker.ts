@@ -39,7 +39,6 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
     config.temporal.workflowBundle && !deps.workflowsPath
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows') };
-  await warmUpFetch();
   const activities = createActivities(activityDeps);
   const interceptors = { activity: [activityBoundary(activityDeps)] };
   const base = { connection: deps.connection, namespace: config.temporal.namespace, interceptors };
@@ -49,8 +48,9 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
     ...workflowSource,
     activities: { ...activities, ...deps.extraActivities },
   });
-  const sources = await Promise.all(
-    SOURCE_NAMES.map((source) =>
+  // The warm-up runs while the workers connect, before any of them polls.
+  const [sources] = await Promise.all([
+    Promise.all(SOURCE_NAMES.map((source) =>
       Worker.create({
         ...base,
         taskQueue: sourceTaskQueue(config.temporal.taskQueue, source),
@@ -59,8 +59,9 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
         // Pages of one source are sequential; a few slots cover overlapping runs and retries.
         maxConcurrentActivityTaskExecutions: 4,
       }),
-    ),
-  );
+    )),
+    warmUpFetch(),
+  ]);
   const all = [jobs, ...sources];
   return {
     run: async () => {

@@ -9,7 +9,6 @@ import { describeIssues } from '../controls-model';
 import { ValidationError } from '../errors';
 import { configSecrets } from '../config';
 import { initialControls } from '../controls-initial';
-import type { ControlFlags } from '../controls-model';
 import { CHANNELS_FOR_ROUTE, gate, routeOf } from '../notifications/routing';
 import { redact } from '../notifications/redact';
 import {
@@ -21,7 +20,6 @@ import {
   isAllowlisted,
   openNotification,
   raiseIncident,
-  readControls,
   recordDecision,
   SETTLED_STATUSES,
   type Channel,
@@ -98,10 +96,6 @@ export function createNotifier(deps: ActivityDeps, channels: Channels = createCh
     sentNow,
   });
 
-  async function controls(): Promise<ControlFlags> {
-    return ((await readControls(db)) as unknown as ControlFlags | undefined) ?? initialControls(config, store, now());
-  }
-
   /** The first configured channel of the route with an allowlisted recipient; console if none is configured. */
   async function pickChannel(route: 'call' | 'sms' | 'text'): Promise<{ channel: Channel; recipient: string } | { refused: string }> {
     const candidates = CHANNELS_FOR_ROUTE[route].filter((c) => channels[c] !== undefined);
@@ -134,7 +128,7 @@ export function createNotifier(deps: ActivityDeps, channels: Channels = createCh
       if (SETTLED_STATUSES.includes(row.status)) return outcomeOf(row);
       const attempt = { workflowId: request.workflowId, activityAttempt, now: now() };
 
-      const stop = gate(request, await controls(), now());
+      const stop = gate(request, await initialControls(config, store, now()), now());
       if (stop) return outcomeOf(await recordDecision(db, row.id, { status: stop.stop, reason: stop.reason, ...attempt }));
 
       const picked = await pickChannel(route as 'call' | 'sms' | 'text');

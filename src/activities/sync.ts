@@ -1,6 +1,6 @@
 /**
  * The sync engine: a run claims a source, commits it page by page (one API request and one
- * transaction per page), and ends by releasing it. The cursor lives in data_source_sync, so
+ * transaction per page, plus the request's api_calls count), and ends by releasing it. The cursor lives in data_source_sync, so
  * after a crash the next attempt or run continues from the last committed page.
  */
 import type { Kysely } from 'kysely';
@@ -53,8 +53,9 @@ export class WritesDisabled extends OpsError {
 
 const TITLES: Record<SourceName, string> = { notion: 'Notion', n8n: 'n8n', hubspot: 'HubSpot', chat: 'Telegram' };
 
-export function createSyncActivities(deps: ActivityDeps, notifier: Notifier, adapters = createSourceAdapters(deps.config)) {
+export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
   const { config, store, now } = deps;
+  const adapters = createSourceAdapters(config);
   const db = store.db;
   const leaseMs = config.sources.leaseMinutes * 60_000;
   const adapter = (source: SourceName): SourceAdapter => adapters[source];
@@ -109,7 +110,6 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier, ada
         apply: async (tx) => {
           // Again inside the transaction: a page fetched before a kill switch is never written after it.
           await assertMayWrite(tx);
-          raised.length = 0;
           await page.apply(tx, now(), raised);
         },
       });
@@ -165,4 +165,3 @@ function progressOf(row: SourceSyncRow, done: boolean): SyncProgress {
     : { pages: row.run_pages, items: row.run_items, done };
 }
 
-export type SyncActivities = ReturnType<typeof createSyncActivities>;

@@ -1,10 +1,9 @@
 /** What opsctl says, and which exit code it gives, when something fails after parsing. */
 import { isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { OpsClientError } from '../client';
+import { OpsClientError, OpsConnectError } from '../client';
 import { sqlitePath, type Config } from '../config';
 import { InvalidControlsChange } from '../controls-model';
 import { UsageError } from './args';
-import { OpsConnectError } from '../client';
 
 export interface Failure {
   /** 2: the request was wrong and nothing changed; 1: the system could not do it. */

@@ -3,26 +3,25 @@
  * response bodies checked against a zod schema before anything is written.
  */
 import type { z } from 'zod';
-import { AuthError, ExternalApiError, parseRetryAfter, TransientError, ValidationError, type OpsError } from '../errors';
+import { describeIssues } from '../controls-model';
+import { REDACTED } from '../notifications/redact';
+import { AuthError, categoryForStatus, ExternalApiError, parseRetryAfter, TransientError, ValidationError, type OpsError } from '../errors';
 
-/** The category of an HTTP failure: 401/403 auth, 429 rate limit (Retry-After kept), 5xx transient. */
+/** An HTTP failure as the error of its category (categoryForStatus), its Retry-After kept. */
 export function httpFailure(service: string, status: number, detail: string, retryAfter?: string | null): OpsError {
   const message = `${service} answered HTTP ${status}${detail ? `: ${truncate(detail, 300)}` : ''}`;
-  if (status === 401 || status === 403) return new AuthError(message);
-  if (status === 429) return new ExternalApiError(message, status, { retryAfterMs: parseRetryAfter(retryAfter) ?? 1000 });
-  if (status === 408 || status >= 500) return new TransientError(message, { retryAfterMs: parseRetryAfter(retryAfter) });
-  return new ExternalApiError(message, status);
+  const category = categoryForStatus(status) ?? 'external_api';
+  if (category === 'auth') return new AuthError(message);
+  if (category === 'transient') return new TransientError(message, { retryAfterMs: parseRetryAfter(retryAfter) });
+  // A 429 always waits: its Retry-After, else a second.
+  return new ExternalApiError(message, status, status === 429 ? { retryAfterMs: parseRetryAfter(retryAfter) ?? 1000 } : {});
 }
 
 /** Parses a response against its schema; a mismatch names the first bad fields and their path. */
 export function parseResponse<S extends z.ZodType>(service: string, schema: S, data: unknown): z.infer<S> {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.slice(0, 3).map((issue) => {
-    const path = issue.path.map(String).join('.') || '(body)';
-    return `${path}: ${issue.message}`;
-  });
-  throw new ValidationError(`${service} response failed validation: ${problems.join('; ')}`);
+  throw new ValidationError(`${service} response failed validation: ${describeIssues(parsed.error.issues.slice(0, 3))}`);
 }
 
 /** JSON from a fetch response, with a failure in the body's place classified as validation. */
@@ -61,7 +60,7 @@ export function errorDetail<S extends z.ZodType>(
   } catch {
     // Not JSON: the raw text is the detail.
   }
-  return secret ? detail.split(secret).join('[redacted]') : detail;
+  return secret ? detail.split(secret).join(REDACTED) : detail;
 }
 
 function truncate(text: string, max: number): string {

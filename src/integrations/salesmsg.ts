@@ -17,8 +17,6 @@ export interface SalesmsgSettings {
   timeoutMs: number;
 }
 
-/** E.164: "+", a country code that does not start with 0, 7 to 15 digits in all. */
-
 const sentSchema = z.object({
   id: z.union([z.number().int(), z.string().min(1)]),
   status: z.string().optional(),

@@ -28,8 +28,6 @@ export const DEFAULT_TWILIO_VOICE = 'Polly.Joanna';
 /** Twilio rejects inline TwiML over 4000 characters (error 32018). */
 export const TWILIO_MAX_TWIML = 4000;
 
-/** E.164: "+", a country code that does not start with 0, 7 to 15 digits in all. */
-
 const callSchema = z.object({
   sid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'not a call sid (CA + 32 hex digits)'),
   status: z.string(),

@@ -3,6 +3,7 @@
  * the routing matrix is tested without a server and the router and docs read one table.
  */
 import type { ControlFlags } from '../controls-model';
+import { SKIP_REASONS } from '../definitions';
 import { isQuietHours } from '../quiet-hours';
 import type { Channel, NotificationRoute, Severity } from '../store/schema';
 
@@ -41,11 +42,11 @@ export type Gate = { stop: 'suppressed'; reason: string } | { stop: 'held'; reas
 
 /** What the controls and the clock say before any channel is looked at. */
 export function gate(request: RouteRequest, controls: Pick<ControlFlags, 'killSwitch' | 'commsEnabled' | 'quietHours'>, now: Date): Gate {
-  if (controls.killSwitch) return { stop: 'suppressed', reason: 'Kill switch is active' };
-  if (!controls.commsEnabled) return { stop: 'suppressed', reason: 'Comms are disabled' };
+  if (controls.killSwitch) return { stop: 'suppressed', reason: SKIP_REASONS.killSwitch };
+  if (!controls.commsEnabled) return { stop: 'suppressed', reason: SKIP_REASONS.commsDisabled };
   if (routeOf(request) === 'digest') return { stop: 'held', reason: 'held for the daily digest' };
   if (!BYPASSES_QUIET_HOURS[request.severity] && isQuietHours(now, controls.quietHours)) {
-    return { stop: 'suppressed', reason: 'Quiet hours' };
+    return { stop: 'suppressed', reason: SKIP_REASONS.quietHours };
   }
   return undefined;
 }

@@ -41,7 +41,7 @@ const TYPES: Record<Dialect, Types> = {
 export const NO_DELETE_MESSAGE = 'ops data is never deleted: archive it instead';
 
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
-/** A 0/1 column. (Migration 002 spells its own, nullable, and keeps it: shipped SQL never changes.) */
+/** A 0/1 column. */
 const flag = (name: string, dflt = '') => `${name} integer not null ${dflt} check (${name} in (0, 1))`;
 
 function coreTables(t: Types): string[] {
@@ -117,7 +117,6 @@ function coreTables(t: Types): string[] {
 }
 
 function syncTables(t: Types): string[] {
-  const flag = (name: string, dflt = '') => `${name} integer ${dflt} check (${name} in (0, 1))`;
   const count = (name: string) => `${name} integer not null default 0`;
   return [
     `create table data_source_sync (
@@ -125,7 +124,7 @@ function syncTables(t: Types): string[] {
        status text not null default 'idle' check (status in ('idle', 'running')),
        ${t.ts('last_sync_started_at')},
        ${t.ts('last_sync_completed_at')},
-       ${flag('last_sync_success')},
+       last_sync_success integer check (last_sync_success in (0, 1)),
        last_outcome text check (last_outcome in ('succeeded', 'skipped', 'failed')),
        ${count('items_synced')},
        ${count('pages_synced')},
@@ -154,7 +153,7 @@ function syncTables(t: Types): string[] {
        ${t.ts('superseded_at')},
        ${t.ts('created_at')} not null,
        ${t.ts('updated_at')} not null,
-       ${flag('archived', 'not null default 0')},
+       ${flag('archived', 'default 0')},
        ${t.ts('archived_at')})`,
     // One current row per key: an upsert targets it, a supersession retires it first.
     `create unique index memory_items_current on memory_items (key) where superseded_at is null`,

@@ -37,7 +37,10 @@ export async function openDeadLetterCount(db: Kysely<Database>): Promise<number>
   return Number(row.n);
 }
 
-/** Alerts sent at once since `since` (SEV0/SEV1), which the digest recaps beside the held ones. */
+/**
+ * SEV0/SEV1 alerts raised since `since`, whatever became of their sending (sent, suppressed,
+ * refused): the digest recaps them beside the held ones.
+ */
 export function urgentNotificationsSince(db: Kysely<Database>, since: Date): Promise<NotificationRow[]> {
   return db
     .selectFrom('notifications')

@@ -2,8 +2,9 @@
  * The daily digest, the morning call and alert delivery end to end: real workflows on the dev
  * server, the real channel clients against local fakes of Telegram, Salesmsg and Twilio.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 // The proto types' 64-bit integers (Temporal's own dependency).
 import Long from 'long';
 import { createChannels } from '../../src/activities/channels';
@@ -66,14 +67,23 @@ const alert = (key: string, severity: 'WARN' | 'INFO', title: string): Notificat
   body: 'details',
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+async function historyOf(sys: TestSystem, workflowId: string, runId?: string): Promise<HistoryEvent[]> {
+  return (await sys.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+}
+
+const scheduledActivity = (e: HistoryEvent) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
+const eventId = (e: HistoryEvent) => Number(e.eventId);
+
+/** The activity's scheduled events in a history, each with whether it completed. */
+function activityRuns(events: HistoryEvent[], name: string): { scheduledId: number; completed: boolean }[] {
+  return events
+    .filter((e) => scheduledActivity(e) === name)
+    .map((e) => ({
+      scheduledId: eventId(e),
+      completed: events.some((c) => Number(c.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === eventId(e)),
+    }));
 }
 
 describe('the daily digest', () => {
@@ -98,7 +108,10 @@ describe('the daily digest', () => {
     // WARN before INFO.
     expect(bullets.slice(0, 2).every((b) => b.includes('[WARN]'))).toBe(true);
     expect(digest!.text).toContain('(+2 more');
-    expect(digest!.text).toMatch(/New incidents: \d+/);
+    // Nothing ran or called a provider before this run; the one incident is the WARN planted above
+    // (held alerts raise none, and INFO incidents would not count).
+    expect(digest!.text).toContain('Runs: 0 (0 failed) · New incidents: 1 · API calls: 0');
+    expect(digest!.text).toContain('Proposals: not tracked yet · Corrections applied: not tracked yet');
     for (const secret of [PLANTED_HUBSPOT_TOKEN, fakes().telegram.token, OPERATOR_PHONE]) expect(digest!.text).not.toContain(secret);
     expect(await listNotifications(sys().store.db, { status: 'held' })).toHaveLength(0);
     expect((await getNotification(sys().store.db, 'plant:1'))!.delivered_in).toBe(`daily_digest:${localDay(new Date(), 'America/Chicago')}`);
@@ -114,7 +127,43 @@ describe('the daily digest', () => {
     expect(fakes().telegram.sent).toHaveLength(1);
   });
 
-  it('a workflow reset to its first task re-runs the job from the start and still sends nothing', async () => {
+  it('a reset to after prepareDigest re-executes sendDigest, and the idempotency key keeps it to one digest', async () => {
+    const first = (await listNotifications(sys().store.db, { limit: 100 })).find((n) => n.type === 'daily_digest')!;
+    const workflowId = first.workflow_id!;
+    const { runId: originalRunId } = await sys().client.workflow.getHandle(workflowId).describe();
+    const original = await historyOf(sys(), workflowId, originalRunId);
+    const sendAt = original.findIndex((e) => scheduledActivity(e) === 'sendDigest');
+    expect(sendAt).toBeGreaterThan(0);
+    // The workflow task whose commands scheduled sendDigest: the new run redoes it, with
+    // prepareDigest's result (not sent yet) replayed from history.
+    const resetTo = original.slice(0, sendAt).reverse().find((e) => e.workflowTaskCompletedEventAttributes)!;
+    expect(activityRuns(original.slice(0, sendAt), 'prepareDigest')).toEqual([{ scheduledId: expect.any(Number) as number, completed: true }]);
+
+    const { runId } = await sys().client.workflowService.resetWorkflowExecution({
+      namespace: sys().config.temporal.namespace,
+      workflowExecution: { workflowId, runId: originalRunId },
+      workflowTaskFinishEventId: Long.fromNumber(eventId(resetTo)),
+      requestId: `reset-send-${Date.now()}`,
+      reason: 'test: replay the digest send',
+    });
+    const replayed = await sys().client.workflow.getHandle(workflowId, runId ?? undefined).result();
+    expect(replayed).toMatchObject({ outcome: 'succeeded', output: { status: 'sent', channel: 'telegram' } });
+
+    const reset = await historyOf(sys(), workflowId, runId ?? undefined);
+    // prepareDigest ran once, before the reset point; sendDigest was scheduled and completed again after it.
+    const prepares = activityRuns(reset, 'prepareDigest');
+    expect(prepares).toHaveLength(1);
+    expect(prepares[0]!.scheduledId).toBeLessThan(eventId(resetTo));
+    const sends = activityRuns(reset, 'sendDigest');
+    expect(sends).toHaveLength(1);
+    expect(sends[0]!.scheduledId).toBeGreaterThan(eventId(resetTo));
+    expect(sends[0]!.completed).toBe(true);
+    // The router found the day's key settled and returned the first send's outcome.
+    expect(fakes().telegram.sent).toHaveLength(1);
+    expect(fakes().telegram.requests.filter((r) => r.path.endsWith('/sendMessage'))).toHaveLength(1);
+  });
+
+  it('a reset to the first task re-runs the job from the start and stops at the already-sent check', async () => {
     const first = (await listNotifications(sys().store.db, { limit: 100 })).find((n) => n.type === 'daily_digest')!;
     // Event 3 is the first WorkflowTaskStarted: the new run replays nothing and runs every step again.
     const { runId } = await sys().client.workflowService.resetWorkflowExecution({
@@ -125,7 +174,8 @@ describe('the daily digest', () => {
       reason: 'test: replay the digest',
     });
     const replayed = await sys().client.workflow.getHandle(first.workflow_id!, runId ?? undefined).result();
-    expect(replayed).toMatchObject({ outcome: 'skipped' });
+    expect(replayed).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^Today's digest \(\d{4}-\d{2}-\d{2}\) was already sent/) as string });
+    expect(activityRuns(await historyOf(sys(), first.workflow_id!, runId ?? undefined), 'sendDigest')).toEqual([]);
     expect(fakes().telegram.sent).toHaveLength(1);
   });
 
@@ -177,7 +227,14 @@ describe('when sending fails', () => {
     const incident = (await listIncidents(sys().store.db)).find((i) => i.type === 'dead_letter')!;
     expect(incident.severity).toBe('SEV1');
     // SEV1 goes out now, by SMS, through its own delivery workflow.
-    const sms = await until('the SEV1 SMS', () => fakes().salesmsg.sent.find((m) => m.message.includes('daily_digest failed')));
+    const sms = await vi.waitFor(
+      () => {
+        const found = fakes().salesmsg.sent.find((m) => m.message.includes('daily_digest failed'));
+        if (!found) throw new Error('no SEV1 SMS yet');
+        return found;
+      },
+      { timeout: 15_000, interval: 200 },
+    );
     expect(sms.to).toBe(OPERATOR_PHONE);
     expect(await sys().client.workflow.getHandle(`notify-incident-${incident.id}`).result()).toMatchObject({ status: 'sent', channel: 'sms' });
 
@@ -205,15 +262,23 @@ describe('when sending fails', () => {
     }
     fakes().twilio.fail({ status: 503 }, { status: 503 });
     const texts = fakes().telegram.sent.length;
+    const callRequests = () => fakes().twilio.requests.filter((r) => r.path.endsWith('/Calls.json'));
+    const callsBefore = callRequests().length;
     const result = await sys().ops.runJob('morning_call');
     expect(result).toMatchObject({ outcome: 'succeeded', output: { via: 'telegram', status: 'sent', failedMornings: 3 } });
     expect((result.output as { callError: string }).callError).toContain('503');
     expect(fakes().twilio.calls).toHaveLength(0);
+    // One call, one retry after the configured delay (less a little timer slack), then the text.
+    const attempts = callRequests().slice(callsBefore);
+    expect(attempts.map((r) => r.status)).toEqual([503, 503]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(FAST_MESSAGES.morningCall.retryDelayMs - 50);
     expect(fakes().telegram.sent).toHaveLength(texts + 1);
     expect(fakes().telegram.sent.at(-1)!.text).toMatch(/^Good morning\./);
     const failing = (await listIncidents(sys().store.db)).find((i) => i.type === 'morning_call_failing');
     expect(failing).toMatchObject({ severity: 'SEV1', title: 'The morning call failed 3 mornings in a row' });
-    await until('the morning-call alert by SMS', () => fakes().salesmsg.sent.find((m) => m.message.includes('3 mornings in a row')));
+    await expect
+      .poll(() => fakes().salesmsg.sent.some((m) => m.message.includes('3 mornings in a row')), { timeout: 15_000, interval: 200 })
+      .toBe(true);
     expect((await sys().ops.runJob('morning_call')).reason).toMatch(/already made/);
   });
 });

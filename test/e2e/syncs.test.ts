@@ -189,7 +189,7 @@ describe('sync failures and controls (SQLite)', () => {
     for (let i = 1; i <= 300; i++) hubspot.touch(String(i), new Date(Date.UTC(2026, 9, 1, 0, 0, i)).toISOString());
     hubspot.fail({ delayMs: 1500 }, { delayMs: 1500 }, { delayMs: 1500 });
     const { workflowId } = await sys.ops.startJob('sync_hubspot');
-    await waitFor(async () => (await getSourceSync(sys.store.db, 'hubspot'))!.run_pages >= 1);
+    await expect.poll(async () => (await getSourceSync(sys.store.db, 'hubspot'))!.run_pages, { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     await sys.ops.changeControls({ killSwitch: true, actor: 'test', reason: 'stop everything' });
     try {
       const result = await sys.ops.jobResult(workflowId);
@@ -338,12 +338,4 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
 function tagged(pages: ReturnType<typeof NotionFake.generatePages>, every: number) {
   const tags = ['SOP', 'Canonical', 'Final', 'Draft'];
   return pages.map((p, i) => ({ ...p, tags: (i + 1) % every === 0 ? [tags[i % 3]!] : i % 5 === 0 ? ['Draft'] : [] }));
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -3,13 +3,13 @@
  * failure mapped to its spec category (401 auth, 429 with Retry-After, 5xx and timeouts transient,
  * a malformed body or a bad argument validation), with no secret in any error message.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthError, ExternalApiError, TransientError, ValidationError, type OpsError } from '../../src/errors';
 import { SalesmsgClient, type SalesmsgSettings } from '../../src/integrations/salesmsg';
 import { TelegramBot, type TelegramSettings } from '../../src/integrations/telegram';
 import { TwilioVoice, type TwilioSettings } from '../../src/integrations/twilio';
 import { SALESMSG_MESSAGES_PATH, SalesmsgFake, TelegramFake, TwilioFake, isRecord, type HttpFake } from '../fakes';
+import { freePort } from '../helpers/ports';
 
 const telegramFake = new TelegramFake({ rateLimit: false });
 const salesmsgFake = new SalesmsgFake({ rateLimit: false });
@@ -370,12 +370,3 @@ describe('the fakes check what the clients rely on', () => {
     expect(salesmsgFake.sent.length).toBe(sent);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

@@ -223,7 +223,7 @@ forEachStore((store, dialect) => {
     it(`credentials never leave in a message (${dialect})`, async () => {
       const router = routerFor(store(), config);
       const req = request('SEV1', { body: `request failed with ${fakes.telegram.token} and ${config.comms.twilio.authToken}` });
-      await router.route(req);
+      expect(await router.route(req)).toMatchObject({ status: 'sent', channel: 'sms' });
       const sent = fakes.salesmsg.sent.at(-1)!.message;
       expect(sent).toContain('request failed with');
       expect(sent).not.toContain(fakes.telegram.token);
