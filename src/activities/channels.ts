@@ -76,7 +76,11 @@ export function createChannels(config: Config, logger: Logger): Channels {
 
 /** Which providers are configured, best first (opsctl status shows it). Builds clients only; no I/O. */
 export function configuredChannels(config: Config, logger: Logger): Channel[] {
-  const channels = createChannels(config, logger);
+  return providerChannels(createChannels(config, logger));
+}
+
+/** The channels backed by a provider, i.e. all but `console`. */
+export function providerChannels(channels: Channels): Channel[] {
   return (['voice', 'sms', 'telegram'] as const).filter((c) => channels[c] !== undefined);
 }
 

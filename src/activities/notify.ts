@@ -28,7 +28,7 @@ import {
   type NotificationRow,
   type NotificationStatus,
 } from '../store';
-import { CONSOLE_RECIPIENT, createChannels, maskAddress, type Channels } from './channels';
+import { CONSOLE_RECIPIENT, createChannels, maskAddress, providerChannels, type Channels } from './channels';
 import type { ActivityDeps } from './deps';
 
 export interface NotificationRequest extends NotificationContent {
@@ -96,10 +96,18 @@ export function createNotifier(deps: ActivityDeps, channels: Channels = createCh
     sentNow,
   });
 
-  /** The first configured channel of the route with an allowlisted recipient; console if none is configured. */
+  /**
+   * The first configured channel of the route with an allowlisted recipient. The console only
+   * when no provider is configured at all: with one, a message it cannot carry is refused, not
+   * logged and counted as sent.
+   */
   async function pickChannel(route: 'call' | 'sms' | 'text'): Promise<{ channel: Channel; recipient: string } | { refused: string }> {
-    const candidates = CHANNELS_FOR_ROUTE[route].filter((c) => channels[c] !== undefined);
-    if (candidates.length === 0) return { channel: 'console', recipient: CONSOLE_RECIPIENT };
+    const configured = providerChannels(channels);
+    if (configured.length === 0) return { channel: 'console', recipient: CONSOLE_RECIPIENT };
+    const candidates = CHANNELS_FOR_ROUTE[route].filter((c) => configured.includes(c));
+    if (candidates.length === 0) {
+      return { refused: `no configured channel carries a ${route} (${route} needs one of ${CHANNELS_FOR_ROUTE[route].join(', ')}; configured: ${configured.join(', ')})` };
+    }
     const tried: string[] = [];
     for (const channel of candidates) {
       const sender = channels[channel]!;

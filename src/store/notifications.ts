@@ -86,6 +86,7 @@ export async function recordDecision(
   return writeTransaction(db, async (tx) => {
     const row = await tx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     if (SETTLED_STATUSES.includes(row.status)) return row;
+    if (row.status === 'sending') return settleAbandonedSend(tx, row, decision.now);
     await insertAttempt(tx, row, {
       ...decision,
       outcome: decision.status,
@@ -108,15 +109,33 @@ export async function recordDecision(
   });
 }
 
+/**
+ * A notification left `sending` by an attempt that never reported (its worker died, or it is
+ * still waiting on the provider) becomes `unknown`, whatever is asked of it next: a lost message
+ * is visible, a doubled one could not be undone.
+ */
+async function settleAbandonedSend(tx: Kysely<Database>, row: NotificationRow, now: Date): Promise<NotificationRow> {
+  const at = now.toISOString();
+  const reason = 'an earlier attempt never reported its outcome; not resent, so it cannot arrive twice';
+  await tx
+    .updateTable('notification_attempts')
+    .set({ outcome: 'unknown', finished_at: at, detail: reason })
+    .where('notification_id', '=', row.id)
+    .where('outcome', '=', 'sending')
+    .execute();
+  return tx
+    .updateTable('notifications')
+    .set({ status: 'unknown', status_reason: reason, updated_at: at })
+    .where('id', '=', row.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 export type BeginResult =
   | { proceed: true; attemptId: number; row: NotificationRow }
   | { proceed: false; row: NotificationRow };
 
-/**
- * Claims the right to send. A settled notification is not sent again. One left `sending` by an
- * attempt that never reported (its worker died, or it is still waiting on the provider) becomes
- * `unknown` and is not resent either: a lost message is visible, a doubled one could not be undone.
- */
+/** Claims the right to send. A settled notification is not sent again, nor one left `sending`. */
 export async function beginSend(
   db: Kysely<Database>,
   id: number,
@@ -126,22 +145,7 @@ export async function beginSend(
     const row = await tx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     if (SETTLED_STATUSES.includes(row.status)) return { proceed: false, row };
     const at = send.now.toISOString();
-    if (row.status === 'sending') {
-      const reason = 'an earlier attempt never reported its outcome; not resent, so it cannot arrive twice';
-      await tx
-        .updateTable('notification_attempts')
-        .set({ outcome: 'unknown', finished_at: at, detail: reason })
-        .where('notification_id', '=', id)
-        .where('outcome', '=', 'sending')
-        .execute();
-      const settled = await tx
-        .updateTable('notifications')
-        .set({ status: 'unknown', status_reason: reason, updated_at: at })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { proceed: false, row: settled };
-    }
+    if (row.status === 'sending') return { proceed: false, row: await settleAbandonedSend(tx, row, send.now) };
     const attemptId = await insertAttempt(tx, row, { ...send, outcome: 'sending', finished: false });
     const claimed = await tx
       .updateTable('notifications')

@@ -192,6 +192,35 @@ forEachStore((store, dialect) => {
       expect(String(fakes.telegram.sent.at(-1)!.chatId)).toBe(OPERATOR_CHAT);
     });
 
+    it('with a provider configured, a message no configured channel carries is refused, not logged as sent', async () => {
+      await setControls(store(), config, { commsEnabled: true, quiet: false }, 150);
+      const noTelegram = configSchema.parse({ ...fakes.config(), telegram: {} });
+      const before = fakes.received();
+      const text = await routerFor(store(), noTelegram).route(request('SEV1', { deliver: 'text' }));
+      expect(text).toMatchObject({ status: 'refused', channel: null });
+      expect(text.reason).toMatch(/no configured channel carries a text .*configured: voice, sms/);
+      const voiceOnly = configSchema.parse({ ...fakes.config({ comms: { salesmsg: {} } }), telegram: {} });
+      const sms = await routerFor(store(), voiceOnly).route(request('SEV1'));
+      expect(sms).toMatchObject({ status: 'refused' });
+      expect(sms.reason).toMatch(/no configured channel carries a sms .*configured: voice\)/);
+      expect(fakes.received()).toBe(before);
+      expect((await listAttempts(store().db, sms.id)).map((a) => a.outcome)).toEqual(['refused']);
+    });
+
+    it('a send left in flight stays unsent whatever the controls say next: unknown, never suppressed and later resent', async () => {
+      const router = routerFor(store(), config);
+      const req = request('SEV1');
+      const row = await openNotification(store().db, { ...req, route: 'sms', now: NOW });
+      await beginSend(store().db, row.id, { channel: 'sms', recipient: OPERATOR_PHONE, now: NOW });
+      await setControls(store(), config, { commsEnabled: false, quiet: false }, 151);
+      const before = fakes.received();
+      expect(await router.route(req)).toMatchObject({ status: 'unknown' });
+      await setControls(store(), config, { commsEnabled: true, quiet: false }, 152);
+      expect(await router.route(req)).toMatchObject({ status: 'unknown' });
+      expect(fakes.received()).toBe(before);
+      expect((await listAttempts(store().db, row.id)).map((a) => a.outcome)).toEqual(['unknown']);
+    });
+
     it('the kill switch suppresses even SEV0, stored with the reason; the same key sends once it is off', async () => {
       await setControls(store(), config, { commsEnabled: true, quiet: false, killSwitch: true }, 200);
       const router = routerFor(store(), config);
