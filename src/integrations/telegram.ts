@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { TransientError, ValidationError } from '../errors';
-import { httpFailure, parseResponse, readJson } from './http';
+import { errorDetail, httpFailure, parseResponse, readJson } from './http';
 
 export interface TelegramSettings {
   botToken: string;
@@ -71,12 +71,23 @@ export class TelegramBot {
     } catch (err) {
       throw new TransientError(`Telegram ${method}: unreachable (${(err as Error).name})`);
     }
-    const body = await readJson(`Telegram ${method}`, response);
     if (!response.ok) {
-      const error = errorSchema.safeParse(body);
-      const retryAfter = response.headers.get('retry-after') ?? error.data?.parameters?.retry_after?.toString();
-      throw httpFailure(`Telegram ${method}`, response.status, error.data?.description ?? '', retryAfter);
+      // The status decides the category; a body that is not Telegram's JSON (a proxy's 502 page)
+      // is only the detail, so a server error is still retried.
+      const text = await response.text().catch(() => '');
+      const detail = errorDetail(text, errorSchema, (error) => error.description, this.settings.botToken);
+      const retryAfter = response.headers.get('retry-after') ?? retryAfterOf(text);
+      throw httpFailure(`Telegram ${method}`, response.status, detail, retryAfter);
     }
-    return body;
+    return readJson(`Telegram ${method}`, response);
+  }
+}
+
+/** Telegram's own Retry-After: `parameters.retry_after` in an error body. */
+function retryAfterOf(text: string): string | undefined {
+  try {
+    return errorSchema.safeParse(JSON.parse(text)).data?.parameters?.retry_after?.toString();
+  } catch {
+    return undefined;
   }
 }

@@ -20,13 +20,15 @@ export interface RecordedRequest {
 
 /** Optional `path`: only requests whose path contains it consume the fault (default: any request). */
 type FaultTarget = { path?: string };
-export type StatusFault = { status: number; retryAfterSeconds?: number; body?: unknown } & FaultTarget;
+/** `raw`: a body sent as is, as text/html (a proxy's error page), instead of JSON. */
+export type StatusFault = { status: number; retryAfterSeconds?: number; body?: unknown; raw?: string } & FaultTarget;
 export type Fault = StatusFault | ({ malformed: true } & FaultTarget) | ({ delayMs: number } & FaultTarget);
 
 export interface FakeResponse {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  raw?: string;
 }
 
 export type LimitDecision =
@@ -264,7 +266,7 @@ export abstract class HttpFake {
     if (fault.status === 429) this.injected429 += 1;
     const headers: Record<string, string> = {};
     if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-    return { status: fault.status, body: fault.body ?? this.errorBody(fault.status, fault.retryAfterSeconds), headers };
+    return { status: fault.status, body: fault.body ?? this.errorBody(fault.status, fault.retryAfterSeconds), headers, raw: fault.raw };
   }
 
   private normal(req: RecordedRequest, bodyOk: boolean, limited: boolean): FakeResponse {
@@ -318,6 +320,11 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
 function send(res: ServerResponse, response: FakeResponse): void {
   // The socket may already be gone (client aborted, or close() during a delayed response).
   if (res.destroyed || res.headersSent) return;
+  if (response.raw !== undefined) {
+    res.writeHead(response.status, { ...response.headers, 'content-type': 'text/html; charset=utf-8' });
+    res.end(response.raw);
+    return;
+  }
   res.writeHead(response.status, { ...response.headers, 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify(response.body));
 }

@@ -131,6 +131,13 @@ describe('API clients against their fakes', () => {
     expect(await failure(c)).toBeInstanceOf(TransientError);
   });
 
+  each("a 5xx whose body is not JSON (a proxy's error page) is still transient", async (c) => {
+    c.fake.fail({ status: 502, raw: '<html><body>502 Bad Gateway</body></html>' });
+    const err = await failure(c);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err.message).toMatch(/502/);
+  });
+
   each('a malformed body is a validation error naming the field', async (c) => {
     c.fake.fail({ malformed: true });
     const err = await failure(c);
