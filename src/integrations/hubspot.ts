@@ -1,10 +1,11 @@
 /**
  * HubSpot CRM, read-only, through the official SDK: contacts modified since a point in time,
- * oldest first, one search request per call. No SDK limiter or retries: the task queue holds
- * the rate limit for every worker, and Temporal retries by category.
+ * oldest first (or those modified at one instant, by id), one search request per call. No SDK
+ * limiter or retries: the task queue holds the rate limit for every worker, and Temporal
+ * retries by category.
  */
 import { Client } from '@hubspot/api-client';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
+import { FilterOperatorEnum, type FilterGroup } from '@hubspot/api-client/lib/codegen/crm/contacts';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { headerOf, httpFailure, parseResponse } from './http';
@@ -14,9 +15,6 @@ export interface HubSpotSettings {
   baseUrl: string;
   pageSize: number;
 }
-
-/** HubSpot's search reaches only this many results per query; past it, query again from the last timestamp. */
-export const HUBSPOT_SEARCH_RESULT_LIMIT = 10_000;
 
 export const CONTACT_PROPERTIES = ['email', 'firstname', 'lastname', 'phone', 'company', 'lifecyclestage', 'lastmodifieddate'];
 
@@ -42,6 +40,12 @@ export interface HubSpotContact {
   modifiedMs: number;
 }
 
+/** `after`: the offset of the next page of the same query; null on the last page. */
+export interface HubSpotPage {
+  contacts: HubSpotContact[];
+  after: string | null;
+}
+
 export class HubSpotSource {
   private readonly client: Client;
 
@@ -49,19 +53,47 @@ export class HubSpotSource {
     this.client = new Client({ accessToken: settings.token, basePath: settings.baseUrl, numberOfApiCallRetries: 0 });
   }
 
-  /** Contacts with lastmodifieddate >= sinceMs, oldest first, from offset `after`. */
-  async modifiedSince(
-    sinceMs: number,
-    after: string | null,
-  ): Promise<{ contacts: HubSpotContact[]; after: string | null; total: number }> {
+  /**
+   * Contacts with lastmodifieddate >= sinceMs, oldest first, from offset `after`; `except`: ids
+   * left out when modified at exactly sinceMs (still returned if modified later).
+   */
+  async modifiedSince(sinceMs: number, after: string | null, except: readonly string[] = []): Promise<HubSpotPage> {
+    const since = String(sinceMs);
+    const filterGroups: FilterGroup[] =
+      except.length === 0
+        ? [{ filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: since }] }]
+        : [
+            { filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gt, value: since }] },
+            {
+              filters: [
+                { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Eq, value: since },
+                { propertyName: 'hs_object_id', operator: FilterOperatorEnum.NotIn, values: [...except] },
+              ],
+            },
+          ];
+    return this.search(filterGroups, 'lastmodifieddate', after);
+  }
+
+  /** Contacts with lastmodifieddate exactly atMs and an id above afterId, by id. */
+  async modifiedAt(atMs: number, afterId: string): Promise<HubSpotPage> {
+    const filterGroups: FilterGroup[] = [
+      {
+        filters: [
+          { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Eq, value: String(atMs) },
+          { propertyName: 'hs_object_id', operator: FilterOperatorEnum.Gt, value: afterId },
+        ],
+      },
+    ];
+    return this.search(filterGroups, 'hs_object_id', null);
+  }
+
+  private async search(filterGroups: FilterGroup[], sortBy: string, after: string | null): Promise<HubSpotPage> {
     let raw: unknown;
     try {
       raw = await this.client.crm.contacts.searchApi.doSearch({
-        filterGroups: [
-          { filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(sinceMs) }] },
-        ],
+        filterGroups,
         // The SDK types sorts as strings; the API takes these objects, and the SDK passes them through.
-        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' } as unknown as string],
+        sorts: [{ propertyName: sortBy, direction: 'ASCENDING' } as unknown as string],
         properties: CONTACT_PROPERTIES,
         limit: this.settings.pageSize,
         ...(after ? { after } : {}),
@@ -84,7 +116,7 @@ export class HubSpotSource {
         modifiedMs,
       };
     });
-    return { contacts, after: body.paging?.next?.after ?? null, total: body.total };
+    return { contacts, after: body.paging?.next?.after ?? null };
   }
 }
 

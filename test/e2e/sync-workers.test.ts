@@ -52,10 +52,11 @@ describe('a worker killed in the middle of a sync', () => {
     expect(await countMemoryItems(sys.store.db, 'hubspot')).toEqual({ current: 3_000, all: 3_000 });
     const items = await listMemoryItems(sys.store.db, { sourceType: 'hubspot' });
     expect(items.every((i) => i.version === 1)).toBe(true);
-    // Every offset was fetched; at most the page in flight at the crash was fetched twice.
-    const offsets = hubspot.requests.map((r) => (r.body as { after?: string }).after ?? '0');
+    // Every page was fetched; at most the page in flight at the crash was fetched twice. (Each
+    // page's query starts from where the last one ended: its filters name the page.)
+    const pages = hubspot.requests.map((r) => JSON.stringify((r.body as { filterGroups?: unknown }).filterGroups));
     const counts = new Map<string, number>();
-    for (const o of offsets) counts.set(o, (counts.get(o) ?? 0) + 1);
+    for (const p of pages) counts.set(p, (counts.get(p) ?? 0) + 1);
     expect(counts.size).toBe(30);
     expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
     expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ status: 'idle', cursor: null, items_synced: 3_000 });

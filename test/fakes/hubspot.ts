@@ -23,15 +23,23 @@ const SEARCH_WINDOW = 10_000;
 const DEFAULT_PROPERTIES = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
 const ALWAYS_RETURNED = ['createdate', 'hs_object_id', 'lastmodifieddate'];
 const DATE_PROPERTIES = new Set(['createdate', 'lastmodifieddate']);
-const OPERATORS = new Set(['EQ', 'NEQ', 'GT', 'GTE', 'LT', 'LTE', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY']);
+const OPERATORS = new Set(['EQ', 'NEQ', 'GT', 'GTE', 'LT', 'LTE', 'IN', 'NOT_IN', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY']);
+const LIST_OPERATORS = new Set(['IN', 'NOT_IN']);
 
-type Filter = { propertyName: string; operator: string; value?: unknown };
+type Filter = { propertyName: string; operator: string; value?: unknown; values?: unknown[] };
 type Sort = { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
 
 /** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search); read-only. */
 export class HubSpotFake extends HttpFake {
   readonly token: string;
   private readonly store = new Map<string, ContactSeed>();
+  private searches = 0;
+  /**
+   * Called before each search is answered, with its 1-based number: a test changes contacts
+   * here (touch) to change them between two pages of a sync. Each search reads the contacts as
+   * they are then.
+   */
+  onSearch: ((n: number) => void) | undefined;
 
   constructor(options: HubSpotFakeOptions = {}) {
     const limit = options.rateLimit === false ? null : (options.rateLimit ?? { requests: 100, windowMs: 10_000 });
@@ -109,6 +117,8 @@ export class HubSpotFake extends HttpFake {
     const after = body.after === undefined ? 0 : Number(body.after);
     if (!Number.isInteger(after) || after < 0) return this.invalid(`after must be a non-negative integer, got ${JSON.stringify(body.after)}`);
     if (after >= SEARCH_WINDOW) return this.invalid(`Search can return at most ${SEARCH_WINDOW} results.`);
+    this.searches += 1;
+    this.onSearch?.(this.searches);
     const filterGroups = parseFilterGroups(body.filterGroups);
     const sorts = parseSorts(body.sorts);
     if (typeof filterGroups === 'string') return this.invalid(filterGroups);
@@ -159,7 +169,8 @@ function parseFilterGroups(raw: unknown): Filter[][] | string {
       if (!isRecord(f) || typeof f.propertyName !== 'string' || typeof f.operator !== 'string' || !OPERATORS.has(f.operator)) {
         return `Invalid filter: ${JSON.stringify(f)}`;
       }
-      filters.push({ propertyName: f.propertyName, operator: f.operator, value: f.value });
+      if (LIST_OPERATORS.has(f.operator) !== Array.isArray(f.values)) return `Invalid filter: ${JSON.stringify(f)}`;
+      filters.push({ propertyName: f.propertyName, operator: f.operator, value: f.value, ...(Array.isArray(f.values) ? { values: f.values } : {}) });
     }
     groups.push(filters);
   }
@@ -209,6 +220,10 @@ function matches(c: ContactSeed, f: Filter): boolean {
   if (f.operator === 'HAS_PROPERTY') return actual !== undefined;
   if (f.operator === 'NOT_HAS_PROPERTY') return actual === undefined;
   if (actual === undefined) return false;
+  if (f.values) {
+    const listed = f.values.some((v) => compare(actual, filterValue(f.propertyName, v)) === 0);
+    return f.operator === 'IN' ? listed : !listed;
+  }
   const d = compare(actual, filterValue(f.propertyName, f.value));
   const byOperator: Record<string, boolean> = { EQ: d === 0, NEQ: d !== 0, GT: d > 0, GTE: d >= 0, LT: d < 0, LTE: d <= 0 };
   return byOperator[f.operator] ?? false;

@@ -1,14 +1,30 @@
 import { missingSourceSettings, type Config } from '../../config';
-import { ExternalApiError } from '../../errors';
-import { HUBSPOT_SEARCH_RESULT_LIMIT, HubSpotSource } from '../../integrations/hubspot';
+import { HubSpotSource } from '../../integrations/hubspot';
 import { upsertMemoryItems } from '../../store';
 import { readState, type SourceAdapter } from './adapter';
 
+/** At most this many ids are sent to be left out; more contacts at one instant are paged by id. */
+const MAX_SEEN = 100;
+
+/**
+ * Keyset paging: every page queries afresh from the newest instant reached, never by offset. An
+ * offset shifts when a contact already read is modified during the run (it moves to the end), and
+ * the contact then at the page boundary would never be read; from the newest instant, a modified
+ * contact just comes again later (upserted, not duplicated).
+ */
 interface Cursor {
-  /** lastmodifieddate >= sinceMs (epoch ms). */
+  /** Contacts with lastmodifieddate >= sinceMs (epoch ms) are still to be read... */
   sinceMs: number;
-  /** Offset within the current query. */
-  after: string | null;
+  /**
+   * ...except these, read already at exactly sinceMs. Ids, not a count: one of them modified
+   * meanwhile leaves that instant, and a count would then skip an unread one.
+   */
+  seen: string[];
+  /**
+   * Set when more than MAX_SEEN contacts share sinceMs: they are paged by id (a key that does
+   * not move), from above this id, then the run goes on past sinceMs.
+   */
+  tieAfterId?: string;
   /** The newest modification seen this run: the next run's starting point. */
   maxMs: number;
 }
@@ -25,32 +41,32 @@ export function hubspotAdapter(config: Config): SourceAdapter {
     missing: missingSourceSettings(config, 'hubspot'),
     startCursor(watermark) {
       const since = readState('hubspot', 'watermark', watermark, { sinceMs: 0 }).sinceMs;
-      return JSON.stringify({ sinceMs: since, after: null, maxMs: since } satisfies Cursor);
+      return JSON.stringify({ sinceMs: since, seen: [], maxMs: since } satisfies Cursor);
     },
     async fetchPage(cursorJson) {
-      const cursor = readState<Cursor>('hubspot', 'cursor', cursorJson, { sinceMs: 0, after: null, maxMs: 0 });
-      const page = await client!.modifiedSince(cursor.sinceMs, cursor.after);
-      const maxMs = Math.max(cursor.maxMs, ...page.contacts.map((c) => c.modifiedMs));
-      const reached = Number(cursor.after ?? 0) + page.contacts.length;
-      const capped = page.after !== null ? Number(page.after) >= HUBSPOT_SEARCH_RESULT_LIMIT : reached < page.total;
-      let next: Cursor | null = page.after !== null ? { ...cursor, after: page.after, maxMs } : null;
-      if (capped) {
-        // Search stops at 10,000 results: query again from the newest timestamp reached (the
-        // contacts at that instant come again and are upserted, not duplicated).
-        const last = page.contacts.at(-1)?.modifiedMs ?? cursor.sinceMs;
-        if (last <= cursor.sinceMs) {
-          throw new ExternalApiError(
-            `HubSpot: more than ${HUBSPOT_SEARCH_RESULT_LIMIT} contacts share lastmodifieddate ${new Date(last).toISOString()}; search cannot page past them`,
-          );
-        }
-        next = { sinceMs: last, after: null, maxMs };
+      // A cursor from before keyset paging ({ sinceMs, after, maxMs }) has no `seen`: its `after`
+      // is dropped and the run reads again from sinceMs, which loses nothing.
+      const { sinceMs, seen, tieAfterId, maxMs: maxBefore } = readState<Cursor>('hubspot', 'cursor', cursorJson, { sinceMs: 0, seen: [], maxMs: 0 });
+      const page = tieAfterId !== undefined ? await client!.modifiedAt(sinceMs, tieAfterId) : await client!.modifiedSince(sinceMs, null, seen);
+      // By id, the tie's first page brings again the ones read before the switch.
+      const contacts = tieAfterId !== undefined ? page.contacts.filter((c) => !seen.includes(c.id)) : page.contacts;
+      const maxMs = Math.max(maxBefore, ...contacts.map((c) => c.modifiedMs));
+      const last = page.contacts.at(-1);
+      let next: Cursor | null = null;
+      if (tieAfterId !== undefined) {
+        // Nobody can be modified at a past instant again: once its ties are read, go past it.
+        next = page.after !== null && last ? { sinceMs, seen, tieAfterId: last.id, maxMs } : { sinceMs: sinceMs + 1, seen: [], maxMs };
+      } else if (page.after !== null && last) {
+        const atLast = contacts.filter((c) => c.modifiedMs === last.modifiedMs).map((c) => c.id);
+        const nowSeen = last.modifiedMs === sinceMs ? [...seen, ...atLast] : atLast;
+        next = { sinceMs: last.modifiedMs, seen: nowSeen, maxMs, ...(nowSeen.length > MAX_SEEN ? { tieAfterId: '0' } : {}) };
       }
       return {
-        items: page.contacts.length,
+        items: contacts.length,
         nextCursor: next ? JSON.stringify(next) : null,
         watermark: JSON.stringify({ sinceMs: maxMs }),
         apply: async (tx, now) => {
-          const items = page.contacts.map(({ modifiedMs: _ms, ...contact }) => ({
+          const items = contacts.map(({ modifiedMs: _ms, ...contact }) => ({
             key: `hubspot.contact.${contact.id}`,
             value: contact,
             authority: 'inferred' as const,
