@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DefaultLogger } from '@temporalio/worker';
 import { parse as parseYaml } from 'yaml';
 import { ENV_KEYS, loadConfig } from '../../src/config';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/temporal/dev-server';
 import { WORKFLOW_BUNDLE_FILE, bundleWorkflows } from '../../scripts/bundle-workflows';
 
 const root = join(__dirname, '..', '..');
@@ -240,6 +241,16 @@ describe('docker-compose.yml', () => {
       expect(ui.image).toMatch(/^temporalio\/ui:/);
       expect(environment(ui).TEMPORAL_ADDRESS).toBe(workerEnv.TEMPORAL_ADDRESS);
       expect(ui.ports).toContain(`${loadConfig({}).temporal.uiPort}:8080`);
+    });
+
+    it('gets the dynamic config the dev server gets: one partition per task queue, so API limits hold', () => {
+      // auto-setup reads DYNAMIC_CONFIG_FILE_PATH relative to /etc/temporal.
+      const mounted = `/etc/temporal/${temporal.DYNAMIC_CONFIG_FILE_PATH}`;
+      expect(service('temporal').volumes).toContain(`./deploy/temporal-dynamicconfig.yaml:${mounted}:ro`);
+      const file = parseYaml(read('deploy/temporal-dynamicconfig.yaml')) as Record<string, { value: unknown }[]>;
+      const devServer = Object.fromEntries(DEV_SERVER_DYNAMIC_CONFIG.map((kv) => kv.split('=') as [string, string]));
+      expect(Object.keys(devServer)).toEqual(['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']);
+      expect(Object.fromEntries(Object.entries(file).map(([key, values]) => [key, String(values[0]?.value)]))).toEqual(devServer);
     });
 
     it('has no admin-tools container: the worker registers its search attributes itself', () => {
