@@ -22,10 +22,36 @@ interface Service {
   environment?: Record<string, string | number | boolean | null> | string[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: string[];
-  ports?: string[];
+  ports?: PortSpec[];
+  network_mode?: string;
   healthcheck?: { test: string | string[] };
   restart?: string;
 }
+/** Compose's short syntax ("[IP:][HOST:]CONTAINER[/PROTO]", or a bare number) or its long syntax. */
+type PortSpec = string | number | { target: number | string; published?: number | string; host_ip?: string; protocol?: string };
+
+interface PublishedPort {
+  spec: string;
+  /** The host interface the port is published on; undefined means every interface. */
+  hostIp: string | undefined;
+}
+
+/** The host interface of each published port, as `docker compose` reads the entry. */
+function publishedPorts(svc: Service): PublishedPort[] {
+  return (svc.ports ?? []).map((entry) => {
+    if (typeof entry === 'object') return { spec: JSON.stringify(entry), hostIp: entry.host_ip ? interpolate(entry.host_ip) : undefined };
+    const spec = interpolate(String(entry)).split('/')[0]!;
+    // "[::1]:8233:8080": an IPv6 address in brackets.
+    const bracketed = /^\[([^\]]+)\]:/.exec(spec);
+    if (bracketed) return { spec, hostIp: bracketed[1] };
+    const parts = spec.split(':');
+    // "8080" and "8233:8080" publish on every interface; "IP:8233:8080" and "IP::8080" on IP.
+    return { spec, hostIp: parts.length >= 3 && parts[0] !== '' ? parts[0] : undefined };
+  });
+}
+
+const isLoopback = (ip: string | undefined): boolean => ip !== undefined && (/^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1');
+
 interface Compose {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
@@ -118,6 +144,31 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services)).toEqual(
       expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker']),
     );
+  });
+
+  it('publishes every port on loopback only: the Web UI and the frontend have no login', () => {
+    const exposed = Object.entries(compose.services).flatMap(([name, svc]) =>
+      publishedPorts(svc)
+        .filter((port) => !isLoopback(port.hostIp))
+        .map((port) => `${name}: ${port.spec} (${port.hostIp ?? 'every interface'})`),
+    );
+    expect(exposed).toEqual([]);
+    // Host networking would put every listening port on every interface, whatever ports say.
+    const hostNetworked = Object.entries(compose.services).filter(([, svc]) => svc.network_mode === 'host').map(([name]) => name);
+    expect(hostNetworked).toEqual([]);
+  });
+
+  it('reads port bindings the way docker compose does', () => {
+    const hosts = (ports: PortSpec[]) => publishedPorts({ ports }).map((p) => p.hostIp);
+    expect(hosts(['8233:8080', 8080, '8080/tcp', '0.0.0.0:8233:8080', '127.0.0.1::8080'])).toEqual([undefined, undefined, undefined, '0.0.0.0', '127.0.0.1']);
+    expect(hosts(['[::1]:8233:8080', '127.0.0.1:7233:7233/udp', { target: 8080, published: 8233 }, { target: 8080, host_ip: '127.0.0.1' }])).toEqual([
+      '::1',
+      '127.0.0.1',
+      undefined,
+      '127.0.0.1',
+    ]);
+    expect(['127.0.0.1', '127.0.1.1', '::1'].every(isLoopback)).toBe(true);
+    expect([undefined, '0.0.0.0', '::', '192.168.1.5', 'localhost'].some(isLoopback)).toBe(false);
   });
 
   it('builds the worker from this repository', () => {
@@ -236,11 +287,11 @@ describe('docker-compose.yml', () => {
       expect(dependsOn(service('worker')).temporal).toBe('service_healthy');
     });
 
-    it('the Web UI points at the temporal service and is published on the dev server UI port', () => {
+    it('the Web UI points at the temporal service and is published on the dev server UI port, on loopback', () => {
       const ui = service('temporal-ui');
       expect(ui.image).toMatch(/^temporalio\/ui:/);
       expect(environment(ui).TEMPORAL_ADDRESS).toBe(workerEnv.TEMPORAL_ADDRESS);
-      expect(ui.ports).toContain(`${loadConfig({}).temporal.uiPort}:8080`);
+      expect(ui.ports).toContain(`127.0.0.1:${loadConfig({}).temporal.uiPort}:8080`);
     });
 
     it('gets the dynamic config the dev server gets: one partition per task queue, so API limits hold', () => {
