@@ -1,14 +1,27 @@
 import type { Config } from './config';
-import type { ControlsState } from './controls-model';
+import { checkControlsState, type ControlsState } from './controls-model';
 import { readControls, type Store } from './store';
+
+/**
+ * The controls as mirrored in the store, bounded: free text written before the length caps
+ * existed is clipped, so a job never carries an old megabyte-long reason in its history.
+ * Undefined before ops-controls first wrote it; a mirror that is not a controls state throws.
+ */
+export async function mirroredControls(store: Store): Promise<ControlsState | undefined> {
+  const mirrored = await readControls(store.db);
+  if (!mirrored) return undefined;
+  const checked = checkControlsState(mirrored);
+  if (!checked.ok) throw new Error(`The agent_controls mirror is malformed: ${checked.error}`);
+  return checked.value;
+}
 
 /**
  * The state ops-controls starts from: the last state mirrored in the store (so a lost Temporal
  * server never silently turns a kill switch off), else the configured defaults.
  */
 export async function initialControls(config: Config, store: Store, now: Date): Promise<ControlsState> {
-  const mirrored = await readControls(store.db);
-  if (mirrored) return mirrored as unknown as ControlsState;
+  const mirrored = await mirroredControls(store);
+  if (mirrored) return mirrored;
   return {
     ...config.controls,
     version: 0,

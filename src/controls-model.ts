@@ -1,14 +1,71 @@
 /**
  * The spec's agent_controls, and the validation of a change to them. Pure (zod only), so the
  * ops-controls workflow validates Updates with the same schema the CLI and client use.
+ *
+ * Everything that reaches ops-controls or a job from outside is bounded here: the Update's actor
+ * and reason have a length cap and must be one line of printable text, and a state received by
+ * signal (or carried across continue-as-new, or read back from the store mirror) is checked and
+ * its free text clipped, so no input can grow a workflow's state or history without limit.
  */
 import { z } from 'zod';
+
+/** Who made a change: a user name or a program's name. */
+export const ACTOR_MAX_LENGTH = 100;
+/** Why: one sentence for the audit log, not a document (a ticket link fits). */
+export const REASON_MAX_LENGTH = 500;
+/** An ISO-8601 instant is 24 characters; some slack for other precisions. */
+const TIMESTAMP_MAX_LENGTH = 40;
+/** The longest IANA zone name is about 30 characters. */
+const TIME_ZONE_MAX_LENGTH = 64;
+/** An error message built from hostile input (e.g. thousands of unknown keys) stays readable. */
+const MESSAGE_MAX_LENGTH = 1000;
+
+/**
+ * C0 and C1 controls (newlines, ESC of ANSI sequences, the 8-bit CSI), the Unicode line and
+ * paragraph separators and the bidi overrides: each can forge or hide text on a terminal.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function hasUnprintable(text: string): boolean {
+  return UNPRINTABLE.test(text);
+}
+
+/** The text with every unprintable character shown as an escape (\n, \x1b, \u202e), never raw. */
+export function escapeUnprintable(text: string): string {
+  return text.replace(UNPRINTABLE_ALL, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** At most `max` characters; a clipped text ends with an ellipsis so it never reads as whole. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/** One line of printable text from an operator, with a length cap. */
+function operatorText(field: string, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, `say ${field}`)
+    .max(max, `at most ${max} characters`)
+    .refine((text) => !hasUnprintable(text), {
+      message: 'must be one line of printable text: no control characters, escape sequences or newlines',
+    });
+}
 
 const clockTime = z
   .string()
   .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time HH:MM, e.g. 22:00');
 
-export const timeZoneName = z.string().refine(isKnownTimeZone, {
+export const timeZoneName = z.string().max(TIME_ZONE_MAX_LENGTH).refine((name) => name.length <= TIME_ZONE_MAX_LENGTH && isKnownTimeZone(name), {
   message: 'unknown IANA time zone (e.g. America/Chicago)',
 });
 
@@ -52,13 +109,41 @@ export const controlsChangeSchema = z.strictObject({
   commsEnabled: z.boolean().optional(),
   writeEnabled: z.boolean().optional(),
   quietHours: quietHoursSchema.partial().strict().optional(),
-  actor: z.string().trim().min(1, 'say who makes the change'),
-  reason: z.string().trim().min(1, 'say why the change is made'),
+  actor: operatorText('who makes the change', ACTOR_MAX_LENGTH),
+  reason: operatorText('why the change is made', REASON_MAX_LENGTH),
 });
 export type ControlsChange = z.infer<typeof controlsChangeSchema>;
 
 export class InvalidControlsChange extends Error {
   override readonly name = 'InvalidControlsChange';
+}
+
+/**
+ * A whole controls state as it arrives from elsewhere: a controlsChanged signal, ops-controls'
+ * own input after continue-as-new, the store mirror. The flags must be right (a job acts on
+ * them); free text written before the caps existed is clipped rather than refused, so an old
+ * long reason can never make a job drop a kill-switch signal. Unknown keys are dropped.
+ */
+export const controlsStateSchema = z.object({
+  killSwitch: z.boolean(),
+  jobsEnabled: z.boolean(),
+  commsEnabled: z.boolean(),
+  writeEnabled: z.boolean(),
+  quietHours: quietHoursSchema,
+  version: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  updatedAt: z.string().transform((t) => clip(t, TIMESTAMP_MAX_LENGTH)),
+  updatedBy: z.string().transform((t) => clip(t, ACTOR_MAX_LENGTH)),
+  reason: z.string().transform((t) => clip(t, REASON_MAX_LENGTH)),
+});
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** A received controls state, bounded; or why it is not one. Never throws. */
+export function checkControlsState(input: unknown): Checked<ControlsState> {
+  const parsed = controlsStateSchema.safeParse(input);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: `Invalid controls state: ${describeIssues(parsed.error.issues)}` };
 }
 
 /** Parses a change request; throws one error naming every bad field. */
@@ -98,14 +183,19 @@ export function applyControlsChange(
   };
 }
 
+/**
+ * "field.sub: what is wrong; other: ...". Field names come from the input, so each is clipped
+ * and escaped, and the whole message is capped.
+ */
 export function describeIssues(
   issues: readonly { path: readonly PropertyKey[]; message: string }[],
   prefix?: string,
 ): string {
-  return issues
+  const text = issues
     .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+      const path = [prefix, ...issue.path.map((p) => clip(String(p), 60))].filter(Boolean).join('.');
       return `${path || '(root)'}: ${issue.message}`;
     })
     .join('; ');
+  return clip(escapeUnprintable(text), MESSAGE_MAX_LENGTH);
 }

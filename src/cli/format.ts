@@ -1,22 +1,31 @@
-/** Human output of opsctl: short tables. --json prints the objects instead. */
-import type { ControlsState } from '../controls-model';
+/**
+ * Human output of opsctl: short tables. --json prints the objects instead. Every value from
+ * state or the store passes through `printable` (or a table cell), so text someone stored with
+ * newlines, ANSI escapes or bidi overrides can neither forge lines nor repaint the terminal.
+ */
+import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsState } from '../controls-model';
 import type { ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
 
 const MAX_CELL = 80;
+
+/** One line: every control character shown escaped (\n, \x1b), long text clipped. */
+export function printable(value: unknown, max = REASON_MAX_LENGTH): string {
+  return clip(escapeUnprintable(String(value)), max);
+}
 
 export function table(rows: Record<string, unknown>[], columns?: string[]): string {
   if (rows.length === 0) return '(none)';
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown): string => {
     const text = v === null || v === undefined || v === '' ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    const oneLine = text.replace(/\s*\n\s*/g, ' ');
+    const oneLine = escapeUnprintable(text.replace(/\s*\n\s*/g, ' '));
     return oneLine.length > MAX_CELL ? `${oneLine.slice(0, MAX_CELL - 1)}…` : oneLine;
   };
   const cells = rows.map((r) => cols.map((c) => cell(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  return [line(cols.map((c) => printable(c, MAX_CELL))), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 export function formatControls(c: ControlsState): string {
@@ -26,8 +35,8 @@ export function formatControls(c: ControlsState): string {
     `jobs          ${c.jobsEnabled ? 'enabled' : 'disabled'}`,
     `comms         ${c.commsEnabled ? 'enabled' : 'disabled'}`,
     `writes        ${c.writeEnabled ? 'enabled' : 'disabled'}`,
-    `quiet hours   ${q.enabled ? 'on ' : 'off'} ${q.start}-${q.end} ${q.timeZone}`,
-    `version ${c.version}, last changed ${c.updatedAt} by ${c.updatedBy}: ${c.reason}`,
+    `quiet hours   ${q.enabled ? 'on ' : 'off'} ${printable(q.start)}-${printable(q.end)} ${printable(q.timeZone)}`,
+    `version ${printable(c.version)}, last changed ${printable(c.updatedAt)} by ${printable(c.updatedBy)}: ${printable(c.reason)}`,
   ].join('\n');
 }
 
@@ -78,8 +87,8 @@ export function formatSchedules(schedules: ScheduleStatus[], view: TimeView): st
 
 export function formatStatus(s: SystemStatus, view: TimeView): string {
   const parts = [
-    `Temporal  ${s.temporal.ok ? 'reachable' : `UNREACHABLE (${s.temporal.error})`} at ${s.temporal.address}, namespace ${s.temporal.namespace}`,
-    `Store     ${s.store.ok ? 'reachable' : `UNREACHABLE (${s.store.error})`} (${s.store.dialect})`,
+    `Temporal  ${s.temporal.ok ? 'reachable' : `UNREACHABLE (${printable(s.temporal.error)})`} at ${printable(s.temporal.address)}, namespace ${printable(s.temporal.namespace)}`,
+    `Store     ${s.store.ok ? 'reachable' : `UNREACHABLE (${printable(s.store.error)})`} (${s.store.dialect})`,
   ];
   if (s.controls) parts.push('', formatControls(s.controls));
   if (s.schedules.length) parts.push('', formatSchedules(s.schedules, view));
@@ -88,7 +97,7 @@ export function formatStatus(s: SystemStatus, view: TimeView): string {
     const { channels, allowlisted, held } = s.comms;
     parts.push(
       '',
-      `Comms     channels: ${channels.join(', ')}; ${allowlisted} allowlisted address(es); ${held} alert(s) held for the digest`,
+      `Comms     channels: ${printable(channels.join(', '))}; ${allowlisted} allowlisted address(es); ${held} alert(s) held for the digest`,
     );
     if (allowlisted === 0 && !channels.includes('console')) parts.push('          nothing can be sent until an address is allowlisted (opsctl allowlist add)');
   }
@@ -119,5 +128,5 @@ export function formatProgress(p: JobProgress): string {
   const detail = Object.entries(p.detail ?? {}).map(
     ([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
   );
-  return [p.step, ...detail].join(' ');
+  return printable([p.step, ...detail].join(' '), 2000);
 }

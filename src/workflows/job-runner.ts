@@ -19,7 +19,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ControlsState } from '../controls-model';
+import { checkControlsState, type ControlsState } from '../controls-model';
 import {
   CONTROLS_WORKFLOW_ID,
   JOB_SEARCH_ATTRIBUTE,
@@ -87,9 +87,17 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
 
   let guard: Guard | undefined;
   const pending: ControlsState[] = [];
-  setHandler(controlsChangedSignal, (state) => {
-    if (guard) guard.onControlsChanged(state);
-    else pending.push(state);
+  setHandler(controlsChangedSignal, (signalled: unknown) => {
+    // Anyone can signal a job: a payload that is not a controls state is dropped, never thrown
+    // (a throw would fail every workflow task of this run), and free text in it is clipped.
+    const checked = checkControlsState(signalled);
+    if (!checked.ok) {
+      log.warn('controlsChanged signal dropped', { job, error: checked.error });
+      return;
+    }
+    if (guard) guard.onControlsChanged(checked.value);
+    // Before the guard exists only the newest state matters (it ignores older versions): keep one.
+    else if (pending.length === 0 || checked.value.version >= pending[0]!.version) pending.splice(0, pending.length, checked.value);
   });
 
   let outcome: Pick<JobResult, 'outcome' | 'reason' | 'error' | 'category' | 'output'>;
