@@ -1,6 +1,7 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from './activities';
+import { armCrashPoints } from './activities/crash-points';
 import { activityBoundary } from './activities/boundary';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -34,6 +35,7 @@ export interface OpsWorker {
  */
 export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
   const { config } = deps;
+  armCrashPoints(process.env, deps.logger);
   const activityDeps = { ...deps, now: deps.now ?? (() => new Date()) };
   const workflowSource =
     config.temporal.workflowBundle && !deps.workflowsPath

@@ -8,6 +8,7 @@ import { TelegramBot } from '../integrations/telegram';
 import { TwilioVoice } from '../integrations/twilio';
 import type { Logger } from '../logger';
 import type { AddressKind, Channel } from '../store';
+import { crashAfter } from './crash-points';
 
 export interface ChannelSender {
   /** Who gets it when the request names nobody: the operator's configured address. */
@@ -34,7 +35,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
       service: null,
       send: async (recipient, text) => {
         logger.info({ channel: 'console', recipient, text }, 'message (console channel: no provider is configured)');
-        return `console-${Date.now()}`;
+        return crashAfter('send.console.after_accept', `console-${Date.now()}`);
       },
     },
   };
@@ -44,7 +45,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
       defaultRecipient: config.telegram.chatId,
       addressKind: 'telegram',
       service: 'telegram',
-      send: async (chatId, text) => String((await bot.sendMessage(chatId, text)).messageId),
+      send: async (chatId, text) => crashAfter('send.telegram.after_accept', String((await bot.sendMessage(chatId, text)).messageId)),
     };
   }
   if (salesmsg.token) {
@@ -53,7 +54,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
       defaultRecipient: operatorPhone,
       addressKind: 'phone',
       service: 'salesmsg',
-      send: async (to, text) => (await client.sendSms(to, text)).id,
+      send: async (to, text) => crashAfter('send.sms.after_accept', (await client.sendSms(to, text)).id),
     };
   }
   if (twilio.accountSid && twilio.authToken && twilio.from) {
@@ -68,7 +69,7 @@ export function createChannels(config: Config, logger: Logger): Channels {
       defaultRecipient: operatorPhone,
       addressKind: 'phone',
       service: 'twilio',
-      send: async (to, text) => (await voice.placeCall(to, text)).sid,
+      send: async (to, text) => crashAfter('send.voice.after_accept', (await voice.placeCall(to, text)).sid),
     };
   }
   return channels;

@@ -20,6 +20,7 @@ import type { SourceName } from '../sources';
 import type { ActivityDeps } from './deps';
 import { alertFor, raiseAlert, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
+import { crashPoint } from './crash-points';
 import type { FetchedPage, RaisedIncident } from './sources/adapter';
 
 const HOUR_MS = 3600_000;
@@ -98,6 +99,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
         // A failed count must not hide the page's own outcome.
         await countApiCall(db, args.source, now()).catch(() => undefined);
       }
+      crashPoint('sync.after_fetch_before_commit');
       const committed = await commitSourcePage(db, {
         source: args.source,
         holder: args.holder,
@@ -113,6 +115,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
           await page.apply(tx, now(), raised);
         },
       });
+      crashPoint('sync.after_commit_before_complete');
       for (const { id, incident } of raised) await alertFor(deps, notifier, id, incident);
       return progressOf(committed.row, committed.row.status !== 'running');
     },
