@@ -3,7 +3,7 @@
  * with an offset that confirms everything before it, and plain-text messages the bot sends.
  */
 import { z } from 'zod';
-import { TransientError, ValidationError } from '../errors';
+import { AuthError, ExternalApiError, TransientError, ValidationError, type OpsError } from '../errors';
 import { errorDetail, httpFailure, parseResponse, readJson } from './http';
 
 export interface TelegramSettings {
@@ -76,11 +76,36 @@ export class TelegramBot {
       // is only the detail, so a server error is still retried.
       const text = await response.text().catch(() => '');
       const detail = errorDetail(text, errorSchema, (error) => error.description, this.settings.botToken);
+      if (response.status === 409) throw conflict(method, detail);
       const retryAfter = response.headers.get('retry-after') ?? retryAfterOf(text);
       throw httpFailure(`Telegram ${method}`, response.status, detail, retryAfter);
     }
     return readJson(`Telegram ${method}`, response);
   }
+}
+
+/**
+ * Telegram answers getUpdates 409 Conflict in two cases, which call for different handling:
+ * - a webhook is set for the bot: getUpdates never works until someone removes it (deleteWebhook)
+ *   or gives this system its own bot. Retrying cannot help and a person must act, as with a
+ *   refused token: auth (not retried, alerted at once).
+ * - another process polls with the same token: Telegram ends one of the two requests. Often
+ *   brief (an old process still running during a restart), so it is retried like any API error;
+ *   if it persists, the consecutive-failures alert fires. The other process confirms, and so
+ *   takes away, the updates it reads, so the message says which process to stop.
+ */
+function conflict(method: string, detail: string): OpsError {
+  if (/webhook/i.test(detail)) {
+    return new AuthError(
+      `Telegram ${method} answered HTTP 409: a webhook is set for this bot, so it cannot read updates by polling. ` +
+        `Remove the webhook (deleteWebhook) or give this system a bot of its own. (${detail})`,
+    );
+  }
+  return new ExternalApiError(
+    `Telegram ${method} answered HTTP 409: another process is reading this bot's updates (only one may poll; ` +
+      `the updates it reads are lost to this sync). Stop the other bot instance. (${detail})`,
+    409,
+  );
 }
 
 /** Telegram's own Retry-After: `parameters.retry_after` in an error body. */

@@ -171,6 +171,44 @@ describe('HubSpotFake', () => {
   });
 });
 
+describe('HubSpotFake: search index lag and the search endpoints\' own limit', () => {
+  const headers = { authorization: 'Bearer pat-test-hubspot' };
+  const ids = async (fake: HubSpotFake) =>
+    list((await call(`${fake.url}/crm/v3/objects/contacts/search`, { body: { limit: 100 }, headers })).json, 'results').map((r) => [
+      String(r.id),
+      String(isRecord(r.properties) ? r.properties.email : ''),
+    ]);
+
+  it('shows a write only once the index has caught up, and until then the version before it', async () => {
+    let now = 1_000_000;
+    const fake = await start(new HubSpotFake({ rateLimit: false, indexLagMs: 2_000, clock: () => now }));
+    const seed = { id: '1', email: 'old@example.com', firstname: 'A', lastname: 'B', lastModified: '2026-01-01T00:00:01.000Z' };
+    fake.addContact(seed);
+    fake.addContact({ ...seed, id: '2', email: 'two@example.com' }, { indexLagMs: 0 });
+    expect(await ids(fake)).toEqual([['2', 'two@example.com']]);
+    now += 2_000;
+    expect(await ids(fake)).toEqual([['1', 'old@example.com'], ['2', 'two@example.com']]);
+    fake.touch('1', '2026-01-01T00:00:05.000Z', { email: 'new@example.com' });
+    expect(fake.pendingIndex()).toBe(1);
+    expect(await ids(fake)).toEqual([['1', 'old@example.com'], ['2', 'two@example.com']]);
+    now += 2_000;
+    expect(await ids(fake)).toEqual([['1', 'new@example.com'], ['2', 'two@example.com']]);
+    expect(fake.pendingIndex()).toBe(0);
+  });
+
+  it('answers 429 (policy SECONDLY) past the search limit, within the general one', async () => {
+    const fake = await start(new HubSpotFake({ contacts: HubSpotFake.generateContacts(3), searchRateLimit: { requests: 5, windowMs: 1_000 } }));
+    const results = await Promise.all(
+      Array.from({ length: 7 }, () => call(`${fake.url}/crm/v3/objects/contacts/search`, { body: { limit: 1 }, headers })),
+    );
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(2);
+    expect(limited[0]?.json).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'SECONDLY' });
+    expect(limited[0]?.headers.get('retry-after')).toBe('1');
+    expect(fake).toMatchObject({ rateLimited: 2, searchRateLimited: 2 });
+  });
+});
+
 describe('N8nFake', () => {
   const headers = { 'x-n8n-api-key': 'n8n-test-key' };
   const executions = (fake: N8nFake, query: string, h = headers) => call(`${fake.url}/api/v1/executions${query}`, { headers: h });
@@ -225,6 +263,26 @@ describe('N8nFake', () => {
   });
 });
 
+describe('N8nFake: an execution that runs, then fails', () => {
+  const headers = { 'x-n8n-api-key': 'n8n-test-key' };
+
+  it('is left out of the list while it runs, and listed as failed with its older id afterwards', async () => {
+    const fake = await start(new N8nFake({ rateLimit: false }));
+    const running = fake.startRunning('wf-1', '2026-01-01T00:00:00.000Z');
+    fake.addFailures('wf-1', 2, '2026-01-01T00:00:10.000Z');
+    const listed = async (query: string) =>
+      list((await call(`${fake.url}/api/v1/executions${query}`, { headers })).json, 'data').map((e) => String(e.id));
+    expect(await listed('?status=error')).toEqual(['3', '2']);
+    expect(await listed('?status=running')).toEqual([]);
+    expect(await listed('')).toEqual(['3', '2']);
+    fake.finish(running.id, 'error', '2026-01-01T01:00:00.000Z');
+    expect(await listed('?status=error')).toEqual(['3', '2', '1']);
+    const [late] = list((await call(`${fake.url}/api/v1/executions?status=error&workflowId=wf-1`, { headers })).json, 'data').slice(-1);
+    expect(late).toMatchObject({ id: '1', status: 'error', finished: false, stoppedAt: '2026-01-01T01:00:00.000Z' });
+    expect(() => fake.finish(running.id, 'success', '2026-01-01T02:00:00.000Z')).toThrow(/not running/);
+  });
+});
+
 describe('TelegramFake', () => {
   const base = (fake: TelegramFake, token = fake.token) => `${fake.url}/bot${token}`;
 
@@ -261,7 +319,8 @@ describe('TelegramFake', () => {
     fake.sendFromUser({ chatId: 7, text: 'b' });
     fake.fail({ status: 429, retryAfterSeconds: 4 }, { status: 502 }, { malformed: true });
     const limited = await call(`${base(fake)}/getUpdates`);
-    expect(limited.headers.get('retry-after')).toBe('4');
+    // As the Bot API documents: the wait is in the body only.
+    expect(limited.headers.get('retry-after')).toBeNull();
     expect(limited.json).toMatchObject({ ok: false, error_code: 429, parameters: { retry_after: 4 } });
     expect(await call(`${base(fake)}/getUpdates`)).toMatchObject({ status: 502, json: { ok: false, error_code: 502, description: 'Bad Gateway' } });
     const updates = list((await call(`${base(fake)}/getUpdates`)).json, 'result');
@@ -269,13 +328,31 @@ describe('TelegramFake', () => {
     expect(updates[1]).toHaveProperty('update_id');
   });
 
-  it('enforces its rate limit with retry_after in body and header', async () => {
-    const fake = await start(new TelegramFake({ rateLimit: { perSecond: 1, burst: 2 } }));
+  it.each([false, true])('enforces its rate limit with retry_after in the body (a Retry-After header too: %s)', async (withHeader) => {
+    const fake = await start(new TelegramFake({ rateLimit: { perSecond: 1, burst: 2 }, retryAfterHeader: withHeader }));
     const results = await Promise.all(Array.from({ length: 3 }, () => call(`${base(fake)}/getUpdates`)));
     const limited = results.find((r) => r.status === 429);
-    expect(limited?.headers.get('retry-after')).toBe('1');
+    expect(limited?.headers.get('retry-after')).toBe(withHeader ? '1' : null);
     expect(limited?.json).toMatchObject({ parameters: { retry_after: 1 }, description: 'Too Many Requests: retry after 1' });
     expect(fake.rateLimited).toBe(1);
     expect(fake.requests).toHaveLength(3);
+  });
+
+  it('answers getUpdates 409 while a webhook is set (until deleteWebhook) and while another process polls', async () => {
+    const fake = await start(new TelegramFake({ rateLimit: false }));
+    fake.sendFromUser({ chatId: 7, text: 'a' });
+    expect(await call(`${base(fake)}/setWebhook`, { body: { url: 'https://example.com/hook' } })).toMatchObject({ status: 200, json: { ok: true } });
+    expect(await call(`${base(fake)}/getUpdates`)).toMatchObject({
+      status: 409,
+      json: { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" },
+    });
+    expect(await call(`${base(fake)}/deleteWebhook`, { body: {} })).toMatchObject({ status: 200, json: { ok: true, result: true } });
+    fake.otherPoller = true;
+    expect(await call(`${base(fake)}/getUpdates`)).toMatchObject({
+      status: 409,
+      json: { error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' },
+    });
+    fake.otherPoller = false;
+    expect(list((await call(`${base(fake)}/getUpdates`)).json, 'result')).toHaveLength(1);
   });
 });

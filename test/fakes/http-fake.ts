@@ -149,6 +149,12 @@ export abstract class HttpFake {
   /** The last exception thrown while handling a request (answered as a 500), for debugging tests. */
   lastError: unknown;
 
+  /**
+   * Whether a 429 names its wait in a Retry-After header. Some APIs (Telegram) put it only in the
+   * JSON body, which errorBody writes.
+   */
+  protected retryAfterHeader = true;
+
   protected constructor(private readonly limiter: RateLimiter | null) {}
 
   /** API-specific error body for `status` (429 bodies may mention retryAfterSeconds). */
@@ -265,7 +271,7 @@ export abstract class HttpFake {
   private faultResponse(fault: StatusFault): FakeResponse {
     if (fault.status === 429) this.injected429 += 1;
     const headers: Record<string, string> = {};
-    if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+    if (fault.retryAfterSeconds !== undefined && this.retryAfterHeader) headers['retry-after'] = String(fault.retryAfterSeconds);
     return { status: fault.status, body: fault.body ?? this.errorBody(fault.status, fault.retryAfterSeconds), headers, raw: fault.raw };
   }
 
@@ -279,7 +285,8 @@ export abstract class HttpFake {
       if (!decision.ok) {
         this.rateLimited += 1;
         const retryAfter = decision.retryAfterSeconds;
-        return { status: 429, body: this.errorBody(429, retryAfter), headers: { ...limitHeaders, 'retry-after': String(retryAfter) } };
+        const retryHeader: Record<string, string> = this.retryAfterHeader ? { 'retry-after': String(retryAfter) } : {};
+        return { status: 429, body: this.errorBody(429, retryAfter), headers: { ...limitHeaders, ...retryHeader } };
       }
     }
     const response = bodyOk ? this.handle(req) : this.error(400);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { type FakeResponse, HttpFake, type RecordedRequest, SlidingWindow, breakFirstItem, isRecord } from './http-fake';
 
 export interface ContactSeed {
@@ -15,6 +16,25 @@ export interface HubSpotFakeOptions {
   contacts?: ContactSeed[];
   /** Default: 100 requests per rolling 10 s (HubSpot's TEN_SECONDLY_ROLLING policy for private apps). */
   rateLimit?: { requests: number; windowMs: number } | false;
+  /**
+   * The search endpoints' own limit (HubSpot: 5 requests per second per account), on top of
+   * rateLimit; answered 429 with policyName SECONDLY. Default: off.
+   */
+  searchRateLimit?: { requests: number; windowMs: number } | false;
+  /**
+   * How long after a write search still shows the contact as it was before (or not at all):
+   * HubSpot's search reads an index updated asynchronously. Default 0: visible at once. A write
+   * may set its own lag (touch, addContact), so writes can become visible out of order.
+   */
+  indexLagMs?: number;
+  /** The fake's clock for index lag (epoch ms). Default Date.now. */
+  clock?: () => number;
+}
+
+/** One write of a contact, and when search starts showing it. */
+interface IndexedVersion {
+  seed: ContactSeed;
+  visibleAtMs: number;
 }
 
 export const HUBSPOT_SEARCH_PATH = '/crm/v3/objects/contacts/search';
@@ -33,6 +53,13 @@ type Sort = { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
 export class HubSpotFake extends HttpFake {
   readonly token: string;
   private readonly store = new Map<string, ContactSeed>();
+  /** Per contact, its writes not yet superseded in the search index, oldest first. */
+  private readonly index = new Map<string, IndexedVersion[]>();
+  private readonly indexLagMs: number;
+  private readonly clock: () => number;
+  private readonly searchLimiter: SlidingWindow | null;
+  /** 429s sent by the search endpoints' own limit (also counted in rateLimited). */
+  searchRateLimited = 0;
   private searches = 0;
   /**
    * Called before each search is answered, with its 1-based number: a test changes contacts
@@ -53,6 +80,10 @@ export class HubSpotFake extends HttpFake {
         : null,
     );
     this.token = options.token ?? 'pat-test-hubspot';
+    this.indexLagMs = options.indexLagMs ?? 0;
+    this.clock = options.clock ?? Date.now;
+    const search = options.searchRateLimit ?? false;
+    this.searchLimiter = search ? new SlidingWindow(search.requests, search.windowMs) : null;
     for (const contact of options.contacts ?? []) this.addContact(contact);
   }
 
@@ -73,17 +104,53 @@ export class HubSpotFake extends HttpFake {
     return [...this.store.values()].map((c) => ({ ...c }));
   }
 
-  addContact(seed: ContactSeed): void {
-    this.store.set(seed.id, { ...seed });
+  /** `indexLagMs`: search shows this write only that long after now (default: the fake's). */
+  addContact(seed: ContactSeed, write: { indexLagMs?: number } = {}): void {
+    this.write({ ...seed }, write.indexLagMs);
   }
 
   /** Marks a contact modified at `isoTime`, optionally changing properties too. */
-  touch(id: string, isoTime: string, changes: Partial<Pick<ContactSeed, 'email' | 'firstname' | 'lastname'>> = {}): ContactSeed {
+  touch(
+    id: string,
+    isoTime: string,
+    changes: Partial<Pick<ContactSeed, 'email' | 'firstname' | 'lastname'>> = {},
+    write: { indexLagMs?: number } = {},
+  ): ContactSeed {
     const contact = this.store.get(id);
     if (!contact) throw new Error(`HubSpotFake: no contact ${id}`);
     const touched = { ...contact, ...changes, lastModified: isoTime };
-    this.store.set(id, touched);
-    return touched;
+    this.write(touched, write.indexLagMs);
+    return { ...touched };
+  }
+
+  /** Writes not yet visible to search. */
+  pendingIndex(): number {
+    const now = this.clock();
+    return [...this.index.values()].flat().filter((v) => v.visibleAtMs > now).length;
+  }
+
+  private write(seed: ContactSeed, lagMs = this.indexLagMs): void {
+    this.store.set(seed.id, seed);
+    const versions = this.index.get(seed.id) ?? [];
+    versions.push({ seed: { ...seed }, visibleAtMs: lagMs > 0 ? this.clock() + lagMs : -Infinity });
+    this.index.set(seed.id, versions);
+  }
+
+  /** Each contact as search shows it now: its newest write the index has caught up with. */
+  private searchable(): ContactSeed[] {
+    const now = this.clock();
+    const shown: ContactSeed[] = [];
+    for (const [id, versions] of this.index) {
+      let newest = -1;
+      versions.forEach((v, i) => {
+        if (v.visibleAtMs <= now) newest = i;
+      });
+      if (newest < 0) continue;
+      // Older writes can never show again: forget them.
+      if (newest > 0) this.index.set(id, versions.slice(newest));
+      shown.push(versions[newest]!.seed);
+    }
+    return shown;
   }
 
   /** Every recorded request other than a search: tests assert this stays empty (no writes). */
@@ -110,6 +177,8 @@ export class HubSpotFake extends HttpFake {
 
   protected handle(req: RecordedRequest): FakeResponse {
     if (req.method !== 'POST' || req.path !== HUBSPOT_SEARCH_PATH) return this.error(405);
+    const searchLimited = this.takeSearchToken();
+    if (searchLimited) return searchLimited;
     const body = req.body ?? {};
     if (!isRecord(body)) return this.invalid('Invalid input JSON: expected an object.');
     const limit = body.limit ?? 10;
@@ -137,7 +206,7 @@ export class HubSpotFake extends HttpFake {
 
   /** Groups are OR-ed, filters within a group AND-ed; no groups means everything. */
   private filtered(groups: Filter[][]): ContactSeed[] {
-    const all = [...this.store.values()];
+    const all = this.searchable();
     if (groups.length === 0) return all;
     return all.filter((c) => groups.some((g) => g.every((f) => matches(c, f))));
   }
@@ -151,6 +220,16 @@ export class HubSpotFake extends HttpFake {
       }
       return byId(a, b);
     });
+  }
+
+  /** The search endpoints' own per-second limit, after the general one; null when within it. */
+  private takeSearchToken(): FakeResponse | null {
+    const decision = this.searchLimiter?.take(performance.now());
+    if (!decision || decision.ok) return null;
+    this.rateLimited += 1;
+    this.searchRateLimited += 1;
+    const body = { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: this.nextId(), policyName: 'SECONDLY' };
+    return { status: 429, body, headers: { 'retry-after': String(decision.retryAfterSeconds) } };
   }
 
   private invalid(message: string): FakeResponse {

@@ -41,6 +41,27 @@ export class N8nFake extends HttpFake {
     this.store.set(seed.id, { ...seed });
   }
 
+  /**
+   * Appends an execution that is still running, with the next id. Like n8n's public API, the
+   * list never shows it while it runs; finish() ends it later, keeping its (now older) id.
+   */
+  startRunning(workflowId: string, startIso: string): ExecutionSeed {
+    const id = Math.max(0, ...this.store.keys()) + 1;
+    const execution: ExecutionSeed = { id, workflowId, status: 'running', startedAt: startIso };
+    this.addExecution(execution);
+    return { ...execution };
+  }
+
+  /** Ends a running execution (e.g. it fails long after executions with newer ids did). */
+  finish(id: number, status: Exclude<ExecutionStatus, 'running'>, stoppedIso: string): ExecutionSeed {
+    const execution = this.store.get(id);
+    if (!execution) throw new Error(`N8nFake: no execution ${id}`);
+    if (execution.status !== 'running') throw new Error(`N8nFake: execution ${id} is ${execution.status}, not running`);
+    const finished = { ...execution, status, stoppedAt: stoppedIso };
+    this.store.set(id, finished);
+    return { ...finished };
+  }
+
   /** Appends `count` failed executions with the next ids, started one second apart from `startIso`. */
   addFailures(workflowId: string, count: number, startIso = '2026-01-01T00:00:00.000Z'): ExecutionSeed[] {
     const start = Date.parse(startIso);
@@ -74,7 +95,9 @@ export class N8nFake extends HttpFake {
     const limit = Number(req.query.limit ?? decoded.limit ?? 100);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return this.invalid(`request/query/limit must be <= ${MAX_LIMIT}`);
     // Newest first, as n8n orders by id descending; the cursor continues below the last id returned.
+    // Running executions are left out, whatever the filter, as n8n leaves out its active ones.
     const matching = [...this.store.values()]
+      .filter((e) => e.status !== 'running')
       .filter((e) => (status === undefined || e.status === status) && (workflowId === undefined || e.workflowId === workflowId))
       .filter((e) => e.id < decoded.lastId)
       .sort((a, b) => b.id - a.id);

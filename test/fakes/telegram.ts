@@ -4,6 +4,11 @@ export interface TelegramFakeOptions {
   token?: string;
   /** Default: 30 per second, bursts of 30 (Telegram's documented global bot limit). */
   rateLimit?: { perSecond: number; burst: number } | false;
+  /**
+   * Whether a 429 also carries a Retry-After header. Default false: the Bot API documents the
+   * wait only in the body (parameters.retry_after), so clients must read it there.
+   */
+  retryAfterHeader?: boolean;
 }
 
 export interface TelegramUpdate {
@@ -34,6 +39,10 @@ const DESCRIPTIONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unautho
 /** Fake of the Telegram Bot API getUpdates / sendMessage (https://core.telegram.org/bots/api). */
 export class TelegramFake extends HttpFake {
   readonly token: string;
+  /** Set by setWebhook: getUpdates then answers 409, as Telegram does, until deleteWebhook. */
+  webhookUrl: string | null = null;
+  /** Another process polls getUpdates with this token: each of ours is answered 409. */
+  otherPoller = false;
   /** Messages the bot sent via sendMessage. */
   readonly sent: { chatId: number | string; text: string }[] = [];
   private updates: TelegramUpdate[] = [];
@@ -44,6 +53,7 @@ export class TelegramFake extends HttpFake {
     const limit = options.rateLimit === false ? null : (options.rateLimit ?? { perSecond: 30, burst: 30 });
     super(limit ? new TokenBucket(limit.perSecond, limit.burst) : null);
     this.token = options.token ?? '123456:TEST-TOKEN';
+    this.retryAfterHeader = options.retryAfterHeader ?? false;
   }
 
   /** Queues an incoming private message as the next update. */
@@ -86,6 +96,8 @@ export class TelegramFake extends HttpFake {
     // Like Telegram, parameters may come in the query string or the body (body wins).
     const params = { ...req.query, ...(isRecord(req.body) ? req.body : {}) };
     if (method === 'getupdates' && (req.method === 'GET' || req.method === 'POST')) return this.getUpdates(params);
+    if (method === 'setwebhook' && req.method === 'POST') return this.setWebhook(params);
+    if (method === 'deletewebhook' && (req.method === 'GET' || req.method === 'POST')) return this.deleteWebhook();
     if (method === 'sendmessage' && req.method === 'POST') return this.sendMessage(params);
     return this.error(404);
   }
@@ -97,6 +109,8 @@ export class TelegramFake extends HttpFake {
   }
 
   private getUpdates(params: Record<string, unknown>): FakeResponse {
+    if (this.webhookUrl !== null) return this.conflict("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    if (this.otherPoller) return this.conflict('Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
     const offset = params.offset === undefined ? 0 : Number(params.offset);
     const rawLimit = params.limit === undefined ? 100 : Number(params.limit);
     if (!Number.isInteger(offset) || !Number.isInteger(rawLimit)) return this.badRequest('Bad Request: invalid offset or limit');
@@ -126,6 +140,22 @@ export class TelegramFake extends HttpFake {
       text,
     };
     return { status: 200, body: { ok: true, result } };
+  }
+
+  private setWebhook(params: Record<string, unknown>): FakeResponse {
+    if (typeof params.url !== 'string') return this.badRequest('Bad Request: bad webhook: url is empty');
+    this.webhookUrl = params.url === '' ? null : params.url;
+    return { status: 200, body: { ok: true, result: true, description: this.webhookUrl ? 'Webhook was set' : 'Webhook was deleted' } };
+  }
+
+  private deleteWebhook(): FakeResponse {
+    const had = this.webhookUrl !== null;
+    this.webhookUrl = null;
+    return { status: 200, body: { ok: true, result: true, description: had ? 'Webhook was deleted' : 'Webhook is already deleted' } };
+  }
+
+  private conflict(description: string): FakeResponse {
+    return this.error(409, { ok: false, error_code: 409, description });
   }
 
   private badRequest(description: string): FakeResponse {

@@ -152,3 +152,41 @@ describe('API clients against their fakes', () => {
     expect(err.message).not.toContain(telegramFake.token);
   });
 });
+
+describe('Telegram getUpdates: what the real Bot API answers besides success', () => {
+  const fake = new TelegramFake({ rateLimit: false });
+  let bot: TelegramBot;
+
+  beforeAll(async () => {
+    bot = new TelegramBot({ botToken: fake.token, apiBase: await fake.start(), timeoutMs: 5000 });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const attempt = () => bot.getUpdates(null).then(() => undefined, (e: unknown) => e as OpsError);
+
+  it('409 while a webhook is set: auth (a person must act, retrying cannot help), naming deleteWebhook', async () => {
+    fake.webhookUrl = 'https://example.com/hook';
+    const err = await attempt();
+    fake.webhookUrl = null;
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err?.message).toMatch(/409.*webhook is set for this bot.*deleteWebhook/);
+    expect(err?.message).not.toContain(fake.token);
+  });
+
+  it('409 because another process polls the same bot: a retryable API error that says to stop the other one', async () => {
+    fake.otherPoller = true;
+    const err = await attempt();
+    fake.otherPoller = false;
+    expect(err).toBeInstanceOf(ExternalApiError);
+    expect(err).toMatchObject({ category: 'external_api', status: 409 });
+    expect(err?.message).toMatch(/another process is reading this bot's updates.*Stop the other bot instance/);
+  });
+
+  it("a 429 whose wait is only in the body (parameters.retry_after, no Retry-After header) is honoured", async () => {
+    fake.fail({ status: 429, retryAfterSeconds: 7 });
+    const err = await attempt();
+    expect(err).toBeInstanceOf(ExternalApiError);
+    expect(err?.retryAfterMs).toBe(7000);
+  });
+});

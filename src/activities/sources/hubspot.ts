@@ -5,6 +5,22 @@ import { readState, type SourceAdapter } from './adapter';
 
 /** At most this many ids are sent to be left out; more contacts at one instant are paged by id. */
 const MAX_SEEN = 100;
+/**
+ * How long after a write HubSpot's search may still not show it. Search reads an index that is
+ * updated asynchronously, a few seconds behind writes and not in write order: a contact modified
+ * before the newest one a run read can appear only after that run, with its older
+ * lastmodifieddate. So the next run starts no later than this long before the run began, and
+ * contacts it reads again unchanged are neither counted nor written again.
+ */
+export const SEARCH_INDEX_LAG_MS = 5 * 60_000;
+/** At most this many contacts read within the lag are remembered for the next run to skip. */
+const MAX_KNOWN = 1_000;
+
+/** Where the next run starts, and the contacts (id → lastmodifieddate) it will read again. */
+interface Watermark {
+  sinceMs: number;
+  known: Record<string, number>;
+}
 
 /**
  * Keyset paging: every page queries afresh from the newest instant reached, never by offset. An
@@ -25,8 +41,14 @@ interface Cursor {
    * not move), from above this id, then the run goes on past sinceMs.
    */
   tieAfterId?: string;
-  /** The newest modification seen this run: the next run's starting point. */
+  /** The newest modification seen this run: the next run starts there, or at runStartedMs - SEARCH_INDEX_LAG_MS if earlier. */
   maxMs: number;
+  /** When the run began (epoch ms); absent in a cursor from before the lag was allowed for. */
+  runStartedMs?: number;
+  /** From the last run: contacts read already, at these lastmodifieddates, not to count again. */
+  known?: Record<string, number>;
+  /** Read this run within the lag: the next run's `known`. */
+  recent?: Record<string, number>;
 }
 
 /**
@@ -39,34 +61,51 @@ export function hubspotAdapter(config: Config): SourceAdapter {
   return {
     source: 'hubspot',
     missing: missingSourceSettings(config, 'hubspot'),
-    startCursor(watermark) {
-      const since = readState('hubspot', 'watermark', watermark, { sinceMs: 0 }).sinceMs;
-      return JSON.stringify({ sinceMs: since, seen: [], maxMs: since } satisfies Cursor);
+    startCursor(watermarkJson, now) {
+      const { sinceMs, known } = readState<Watermark>('hubspot', 'watermark', watermarkJson, { sinceMs: 0, known: {} });
+      return JSON.stringify({ sinceMs, seen: [], maxMs: sinceMs, runStartedMs: now.getTime(), known, recent: {} } satisfies Cursor);
     },
-    async fetchPage(cursorJson) {
+    async fetchPage(cursorJson, now) {
       // A cursor from before keyset paging ({ sinceMs, after, maxMs }) has no `seen`: its `after`
       // is dropped and the run reads again from sinceMs, which loses nothing.
-      const { sinceMs, seen, tieAfterId, maxMs: maxBefore } = readState<Cursor>('hubspot', 'cursor', cursorJson, { sinceMs: 0, seen: [], maxMs: 0 });
+      const cursor = readState<Cursor>('hubspot', 'cursor', cursorJson, { sinceMs: 0, seen: [], maxMs: 0 });
+      const { sinceMs, seen, tieAfterId, maxMs: maxBefore } = cursor;
+      const lagFloorMs = (cursor.runStartedMs ?? now.getTime()) - SEARCH_INDEX_LAG_MS;
+      const known = cursor.known ?? {};
       const page = tieAfterId !== undefined ? await client!.modifiedAt(sinceMs, tieAfterId) : await client!.modifiedSince(sinceMs, null, seen);
       // By id, the tie's first page brings again the ones read before the switch.
       const contacts = tieAfterId !== undefined ? page.contacts.filter((c) => !seen.includes(c.id)) : page.contacts;
       const maxMs = Math.max(maxBefore, ...contacts.map((c) => c.modifiedMs));
       const last = page.contacts.at(-1);
+      // Within the lag, contacts may still appear behind the newest one read: remember those read
+      // there, so the next run, which reads them again, skips them.
+      const recent = { ...(cursor.recent ?? {}) };
+      let room = MAX_KNOWN - Object.keys(recent).length;
+      for (const c of contacts) {
+        if (c.modifiedMs < lagFloorMs || (room <= 0 && !(c.id in recent))) continue;
+        if (!(c.id in recent)) room -= 1;
+        recent[c.id] = c.modifiedMs;
+      }
+      const carried = { runStartedMs: cursor.runStartedMs, known, recent };
       let next: Cursor | null = null;
       if (tieAfterId !== undefined) {
         // Nobody can be modified at a past instant again: once its ties are read, go past it.
-        next = page.after !== null && last ? { sinceMs, seen, tieAfterId: last.id, maxMs } : { sinceMs: sinceMs + 1, seen: [], maxMs };
+        next =
+          page.after !== null && last ? { sinceMs, seen, tieAfterId: last.id, maxMs, ...carried } : { sinceMs: sinceMs + 1, seen: [], maxMs, ...carried };
       } else if (page.after !== null && last) {
         const atLast = contacts.filter((c) => c.modifiedMs === last.modifiedMs).map((c) => c.id);
         const nowSeen = last.modifiedMs === sinceMs ? [...seen, ...atLast] : atLast;
-        next = { sinceMs: last.modifiedMs, seen: nowSeen, maxMs, ...(nowSeen.length > MAX_SEEN ? { tieAfterId: '0' } : {}) };
+        next = { sinceMs: last.modifiedMs, seen: nowSeen, maxMs, ...carried, ...(nowSeen.length > MAX_SEEN ? { tieAfterId: '0' } : {}) };
       }
+      // Read by the last run at this same modification: already stored as it is.
+      const changed = contacts.filter((c) => known[c.id] !== c.modifiedMs);
+      const watermark: Watermark = { sinceMs: Math.min(maxMs, Math.max(lagFloorMs, 0)), known: recent };
       return {
-        items: contacts.length,
+        items: changed.length,
         nextCursor: next ? JSON.stringify(next) : null,
-        watermark: JSON.stringify({ sinceMs: maxMs }),
+        watermark: JSON.stringify(watermark),
         apply: async (tx, now) => {
-          const items = contacts.map(({ modifiedMs: _ms, ...contact }) => ({
+          const items = changed.map(({ modifiedMs: _ms, ...contact }) => ({
             key: `hubspot.contact.${contact.id}`,
             value: contact,
             authority: 'inferred' as const,
