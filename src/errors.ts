@@ -50,6 +50,16 @@ export class DatabaseError extends OpsError {
   }
 }
 
+/**
+ * The store could not be reached in time: SQLite stayed locked by another process past the
+ * wait bound, or no PostgreSQL connection could be had. Category database, like any store error.
+ */
+export class StoreUnavailableError extends DatabaseError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(`Store unavailable: ${message}`, opts);
+  }
+}
+
 export class KillSwitchActive extends OpsError {
   constructor() {
     super('Kill switch is active', 'kill_switch');

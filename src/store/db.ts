@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { DEFAULT_BUSY_RETRY, retryWhileBusy, withBusyRetry, type BusyRetryPolicy } from './busy';
 import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -26,6 +27,8 @@ export interface StoreOptions {
    * the next query reconnects, but an unheard 'error' event would crash the process.
    */
   onPoolError?: (err: Error) => void;
+  /** How long a caller waits (asynchronously) for another process's SQLite lock; see busy.ts. */
+  busyRetry?: BusyRetryPolicy;
 }
 
 const OID = { int8: 20, json: 114, timestamptz: 1184, jsonb: 3802 } as const;
@@ -44,7 +47,7 @@ function uniformTypes(): pg.CustomTypesConfig {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openSqlite(opts.sqlitePath);
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openSqlite(opts.sqlitePath, opts.busyRetry ?? DEFAULT_BUSY_RETRY);
 }
 
 async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
@@ -60,7 +63,7 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', opts.onPoolError ?? (() => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: withBusyRetry(new PostgresDialect({ pool }), opts.busyRetry ?? DEFAULT_BUSY_RETRY) });
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 
@@ -74,12 +77,20 @@ async function createSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-function openSqlite(path: string): Store {
+async function openSqlite(path: string, busyRetry: BusyRetryPolicy): Promise<Store> {
   mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new BetterSqlite3(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('busy_timeout = 5000');
+  // Never wait inside SQLite: better-sqlite3 would block the event loop for the whole wait.
+  // withBusyRetry waits between tries asynchronously instead.
+  const sqlite = new BetterSqlite3(path, { timeout: 0 });
+  try {
+    // Switching a new file to WAL needs its lock too (several processes may open it at once).
+    const deadline = performance.now() + busyRetry.maxWaitMs;
+    await retryWhileBusy(async () => sqlite.pragma('journal_mode = WAL'), deadline, busyRetry);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: withBusyRetry(new SqliteDialect({ database: sqlite }), busyRetry) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

@@ -20,6 +20,11 @@ export async function getDeadLetter(db: Kysely<Database>, id: number): Promise<D
   return db.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The dead letter a failed run left, if any. */
+export async function findDeadLetterOfRun(db: Kysely<Database>, job: string, workflowId: string): Promise<DeadLetterRow | undefined> {
+  return db.selectFrom('dead_letters').selectAll().where('workflow_id', '=', workflowId).where('job', '=', job).orderBy('id').executeTakeFirst();
+}
+
 /** Newest first. `status` is checked because it comes straight from a command line. */
 export async function listDeadLetters(
   db: Kysely<Database>,

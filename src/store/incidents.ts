@@ -59,6 +59,15 @@ export async function raiseIncidentIn(tx: Kysely<Database>, incident: NewInciden
   return { created: true, id: row.id };
 }
 
+export async function getIncident(db: Kysely<Database>, id: number): Promise<IncidentRow | undefined> {
+  return db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The newest incident raised under this dedupe key, whatever its age or status. */
+export async function findIncidentByKey(db: Kysely<Database>, dedupeKey: string): Promise<IncidentRow | undefined> {
+  return db.selectFrom('incidents').selectAll().where('dedupe_key', '=', dedupeKey).orderBy('id', 'desc').executeTakeFirst();
+}
+
 /** Newest first; archived incidents only when asked for. */
 export async function listIncidents(
   db: Kysely<Database>,

@@ -1,5 +1,6 @@
 export { openStore, type Store, type StoreOptions, type Dialect } from './db';
-export { migrateToLatest, NO_DELETE_MESSAGE } from './migrate';
+export { withBusyRetry, retryWhileBusy, isSqliteBusy, DEFAULT_BUSY_RETRY, type BusyRetryPolicy } from './busy';
+export { migrateToLatest, migrateUpTo, NO_DELETE_MESSAGE, AUDIT_APPEND_ONLY_MESSAGE, ALLOWLIST_NO_UPDATE_MESSAGE } from './migrate';
 export {
   OPS_TABLES,
   DEAD_LETTER_STATUSES,
@@ -22,11 +23,12 @@ export {
   type Severity,
 } from './schema';
 export { writeTransaction, isPostgres } from './tx';
-export { insertAudit, listAudit, consecutiveFailures, type AuditRow, type NewAuditRow } from './audit';
-export { raiseIncident, raiseIncidentIn, listIncidents, resolveIncident, hasOpenIncident, type IncidentRow, type NewIncident } from './incidents';
+export { insertAudit, findRunAudit, listAudit, consecutiveFailures, type AuditRow, type NewAuditRow } from './audit';
+export { raiseIncident, raiseIncidentIn, getIncident, findIncidentByKey, listIncidents, resolveIncident, hasOpenIncident, type IncidentRow, type NewIncident } from './incidents';
 export {
   insertDeadLetter,
   getDeadLetter,
+  findDeadLetterOfRun,
   listDeadLetters,
   markReplayStarted,
   recordReplayOutcome,

@@ -242,6 +242,50 @@ function refuseDeletes(dialect: Dialect, tables: readonly string[]): string[] {
   ];
 }
 
+export const AUDIT_APPEND_ONLY_MESSAGE = 'the audit log is append-only: a row is never changed, only archived once';
+export const ALLOWLIST_NO_UPDATE_MESSAGE =
+  'an allowlist entry is never changed: it can only be removed once (removed_at, removed_by and removed_reason together)';
+
+/** The columns of the two tables as 003 made them: every one of them stays as it was. */
+const AUDIT_COLUMNS = ['id', 'ts', 'action', 'action_type', 'success', 'outcome', 'error', 'duration_ms', 'input_data', 'output_data', 'workflow_id', 'actor', 'reason'];
+const ALLOWLIST_COLUMNS = ['id', 'kind', 'address', 'label', 'added_at', 'added_by', 'added_reason'];
+
+/**
+ * UPDATE guards, the counterpart of refuseDeletes. An audit row may only be archived (once, by
+ * the retention job); an allowlist entry may only be removed (once, stamped with who and why).
+ * Any other change, or doing either twice, is refused by the database itself.
+ */
+function refuseEdits(dialect: Dialect): string[] {
+  const archiving = `old.archived = 0 and new.archived = 1 and old.archived_at is null and new.archived_at is not null`;
+  const removing = `old.removed_at is null and new.removed_at is not null and new.removed_by is not null and new.removed_reason is not null`;
+  if (dialect === 'sqlite') {
+    const unchanged = (columns: string[]) => columns.map((c) => `new.${c} is old.${c}`).join(' and ');
+    return [
+      `create trigger agent_audit_log_append_only before update on agent_audit_log
+         when not (${archiving} and ${unchanged(AUDIT_COLUMNS)})
+         begin select raise(abort, '${AUDIT_APPEND_ONLY_MESSAGE}'); end`,
+      `create trigger comm_allowlist_remove_only before update on comm_allowlist
+         when not (${removing} and ${unchanged(ALLOWLIST_COLUMNS)})
+         begin select raise(abort, '${ALLOWLIST_NO_UPDATE_MESSAGE}'); end`,
+    ];
+  }
+  // The whole row minus the columns the one allowed change sets: new columns are covered too.
+  const rest = (row: string, columns: string[]) => `(to_jsonb(${row}) - ${columns.map((c) => `'${c}'`).join(' - ')})`;
+  const guard = (name: string, allowed: string, changes: string[], message: string) => [
+    `create or replace function ${name}() returns trigger language plpgsql as $$
+       begin
+         if ${allowed} and ${rest('new', changes)} = ${rest('old', changes)} then return new; end if;
+         raise exception '${message} (%)', tg_table_name using errcode = 'restrict_violation';
+       end $$`,
+  ];
+  return [
+    ...guard('ops_audit_append_only', archiving, ['archived', 'archived_at'], AUDIT_APPEND_ONLY_MESSAGE),
+    `create trigger agent_audit_log_append_only before update on agent_audit_log for each row execute function ops_audit_append_only()`,
+    ...guard('ops_allowlist_remove_only', removing, ['removed_at', 'removed_by', 'removed_reason'], ALLOWLIST_NO_UPDATE_MESSAGE),
+    `create trigger comm_allowlist_remove_only before update on comm_allowlist for each row execute function ops_allowlist_remove_only()`,
+  ];
+}
+
 /** Names sort in the order they apply; never edit one that has shipped, add the next. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   const run = (statements: string[]) => async (db: Kysely<unknown>) => {
@@ -252,14 +296,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '002_data_syncs': { up: run([...syncTables(TYPES[dialect]), ...refuseDeletes(dialect, SYNC_TABLES)]) },
     // The PostgreSQL delete-refusing function already exists; refuseDeletes re-creates it in place.
     '003_notifications': { up: run([...notifyTables(TYPES[dialect]), ...refuseDeletes(dialect, NOTIFY_TABLES)]) },
+    '004_append_only': {
+      up: run([
+        ...refuseEdits(dialect),
+        // A job run's audit row is looked up by its workflow id (recordRun writes it once).
+        `create index agent_audit_log_workflow on agent_audit_log (workflow_id)`,
+      ]),
+    },
   };
 }
 
 /** Applies pending migrations; returns the names applied now (none when already up to date). */
 export async function migrateToLatest(store: Store): Promise<string[]> {
-  const provider = { getMigrations: async () => migrations(store.dialect) };
+  return migrateUpTo(store);
+}
+
+/** Applies pending migrations up to and including `target` (all when absent), e.g. to test an upgrade. */
+export async function migrateUpTo(store: Store, target?: string): Promise<string[]> {
+  const all = migrations(store.dialect);
+  if (target !== undefined && !(target in all)) throw new Error(`Unknown migration "${target}": expected one of ${Object.keys(all).join(', ')}`);
+  const provider = { getMigrations: async () => all };
   const migrate = async (db: Kysely<unknown>): Promise<string[]> => {
-    const { error, results } = await new Migrator({ db, provider, migrationTableSchema: store.schema }).migrateToLatest();
+    const migrator = new Migrator({ db, provider, migrationTableSchema: store.schema });
+    const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
     // Thrown, not returned, so that the SQLite transaction below rolls back.
     if (error) throw new Error(`Store migration failed (${failedStep(results)}): ${errorMessage(error)}`);
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -1,6 +1,20 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { migrateToLatest, openStore, OPS_TABLES, type Store } from '../../src/store';
+import {
+  addToAllowlist,
+  ALLOWLIST_NO_UPDATE_MESSAGE,
+  archiveOldData,
+  AUDIT_APPEND_ONLY_MESSAGE,
+  insertAudit,
+  listAllowlist,
+  listAudit,
+  migrateToLatest,
+  migrateUpTo,
+  openStore,
+  OPS_TABLES,
+  removeFromAllowlist,
+  type Store,
+} from '../../src/store';
 import { countRows, DIALECTS, forEachStore, openTestStore, TEST_DATABASE_URL } from './fixtures';
 
 /** Tables, columns, indexes and triggers, as the database describes them. */
@@ -18,11 +32,38 @@ async function schemaSnapshot(store: Store): Promise<unknown[]> {
   return [...columns.rows, ...triggers.rows, ...indexes.rows];
 }
 
+const ALL_MIGRATIONS = ['001_ops_core', '002_data_syncs', '003_notifications', '004_append_only'];
+
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
+  it('upgrade a store at the previous version (003): only 004 applies, and it guards the rows already there', async () => {
+    const { store, dispose } = await openTestStore(dialect);
+    try {
+      expect(await migrateUpTo(store, '003_notifications')).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
+      await insertAudit(store.db, { ts: '2026-01-01T00:00:00.000Z', action: 'sync_n8n', action_type: 'system', success: 0, outcome: 'failed', error: 'boom' });
+      // Before 004 an audit row could be rewritten: that is the hole 004 closes.
+      await store.db.updateTable('agent_audit_log').set({ error: 'rewritten before 004' }).execute();
+      expect(await migrateToLatest(store)).toEqual(['004_append_only']);
+      await expect(store.db.updateTable('agent_audit_log').set({ error: 'rewritten after 004' }).execute()).rejects.toThrow(AUDIT_APPEND_ONLY_MESSAGE);
+      expect((await listAudit(store.db))[0]?.error).toBe('rewritten before 004');
+      expect(await migrateToLatest(store)).toEqual([]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('an unknown target migration is refused by name', async () => {
+    const { store, dispose } = await openTestStore(dialect);
+    try {
+      await expect(migrateUpTo(store, '999_nope')).rejects.toThrow('Unknown migration "999_nope"');
+    } finally {
+      await dispose();
+    }
+  });
+
   it('apply once; a second run applies nothing and changes nothing', async () => {
     const { store, dispose } = await openTestStore(dialect);
     try {
-      expect(await migrateToLatest(store)).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
+      expect(await migrateToLatest(store)).toEqual(ALL_MIGRATIONS);
       const after = await schemaSnapshot(store);
       expect(after.length).toBeGreaterThan(10);
       expect(await migrateToLatest(store)).toEqual([]);
@@ -55,7 +96,7 @@ describe('concurrent migrations on postgres', () => {
     const second = await openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: first.location });
     try {
       const results = await Promise.all([migrateToLatest(first.store), migrateToLatest(second)]);
-      expect(results.flat()).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
+      expect(results.flat()).toEqual(ALL_MIGRATIONS);
     } finally {
       await second.close();
       await first.dispose();
@@ -163,4 +204,89 @@ forEachStore((store, dialect) => {
       await expect(insert('2026-01-01T00:00:00.000Z')).resolves.toBeDefined();
     });
   }
+
+  describe('the audit log is append-only', () => {
+    const ts = '2026-01-02T00:00:00.000Z';
+    async function auditRow(action: string): Promise<number> {
+      await insertAudit(store().db, { ts, action, action_type: 'system', success: 1, outcome: 'succeeded', actor: 'schedule' });
+      const row = await store().db.selectFrom('agent_audit_log').select('id').where('action', '=', action).executeTakeFirstOrThrow();
+      return row.id;
+    }
+    const edits: Record<string, Record<string, unknown>> = {
+      error: { error: 'nothing happened' },
+      outcome: { outcome: 'failed', success: 0 },
+      actor: { actor: 'someone else' },
+      ts: { ts: '2030-01-01T00:00:00.000Z' },
+      'archive and edit at once': { archived: 1, archived_at: ts, reason: 'cover-up' },
+      'un-archive': { archived: 0 },
+    };
+
+    it.each(Object.keys(edits))('UPDATE of %s is refused with a clear error, and the row is unchanged', async (name) => {
+      const id = await auditRow(`append-only-${name}`);
+      const before = await store().db.selectFrom('agent_audit_log').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      if (name === 'un-archive') await store().db.updateTable('agent_audit_log').set({ archived: 1, archived_at: ts }).where('id', '=', id).execute();
+      const expected = name === 'un-archive' ? { ...before, archived: 1, archived_at: ts } : before;
+      await expect(store().db.updateTable('agent_audit_log').set(edits[name]!).where('id', '=', id).execute()).rejects.toThrow(AUDIT_APPEND_ONLY_MESSAGE);
+      const after = await store().db.selectFrom('agent_audit_log').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      expect(after).toEqual(expected);
+    });
+
+    it('the retention job still archives old rows, once; a second archive of a row is refused', async () => {
+      const id = await auditRow('append-only-retention');
+      const archived = await archiveOldData(store().db, { now: new Date('2027-01-01T00:00:00.000Z'), auditDays: 90, deadLetterDays: 90, incidentDays: 90 });
+      expect(archived.audit).toBeGreaterThanOrEqual(1);
+      const row = await store().db.selectFrom('agent_audit_log').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ archived: 1, archived_at: '2027-01-01T00:00:00.000Z', action: 'append-only-retention' });
+      await expect(
+        store().db.updateTable('agent_audit_log').set({ archived: 1, archived_at: '2028-01-01T00:00:00.000Z' }).where('id', '=', id).execute(),
+      ).rejects.toThrow(AUDIT_APPEND_ONLY_MESSAGE);
+    });
+  });
+
+  describe('an allowlist entry can only be removed, once', () => {
+    const who = (reason: string) => ({ actor: 'operator', reason, now: new Date('2026-01-03T00:00:00.000Z') });
+    let n = 0;
+    const address = () => `+1555010${String(++n).padStart(4, '0')}`;
+
+    it('removal still works and keeps the row; re-adding the address makes a new live entry', async () => {
+      const phone = address();
+      const { row: added } = await addToAllowlist(store().db, { kind: 'phone', address: phone, ...who('on call') });
+      const removed = await removeFromAllowlist(store().db, { kind: 'phone', address: phone, ...who('left the team') });
+      expect(removed).toMatchObject({ id: added.id, removed_by: 'operator', removed_reason: 'left the team', removed_at: '2026-01-03T00:00:00.000Z' });
+      expect(await removeFromAllowlist(store().db, { kind: 'phone', address: phone, ...who('again') })).toBeUndefined();
+      const again = await addToAllowlist(store().db, { kind: 'phone', address: phone, ...who('back') });
+      expect(again.added).toBe(true);
+      const rows = (await listAllowlist(store().db, { includeRemoved: true })).filter((r) => r.address === phone);
+      expect(rows.map((r) => r.removed_reason)).toEqual(['left the team', null]);
+    });
+
+    const edits: Record<string, Record<string, unknown>> = {
+      address: { address: '+15559999999' },
+      label: { label: 'renamed' },
+      'added_by': { added_by: 'someone else' },
+      'removal without who and why': { removed_at: '2026-01-04T00:00:00.000Z' },
+      'removal that also edits': { removed_at: '2026-01-04T00:00:00.000Z', removed_by: 'x', removed_reason: 'y', address: '+15558888888' },
+    };
+
+    it.each(Object.keys(edits))('UPDATE of %s on a live entry is refused, and the row is unchanged', async (name) => {
+      const { row } = await addToAllowlist(store().db, { kind: 'phone', address: address(), ...who('added') });
+      await expect(store().db.updateTable('comm_allowlist').set(edits[name]!).where('id', '=', row.id).execute()).rejects.toThrow(ALLOWLIST_NO_UPDATE_MESSAGE);
+      expect(await store().db.selectFrom('comm_allowlist').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()).toEqual(row);
+    });
+
+    it('a removed entry cannot be removed again, restored or edited', async () => {
+      const phone = address();
+      await addToAllowlist(store().db, { kind: 'phone', address: phone, ...who('added') });
+      const removed = (await removeFromAllowlist(store().db, { kind: 'phone', address: phone, ...who('gone') }))!;
+      for (const set of [
+        { removed_at: '2026-02-01T00:00:00.000Z', removed_by: 'other', removed_reason: 'second removal' },
+        { removed_at: null, removed_by: null, removed_reason: null },
+        { removed_reason: 'a nicer reason' },
+        { label: 'renamed' },
+      ]) {
+        await expect(store().db.updateTable('comm_allowlist').set(set).where('id', '=', removed.id).execute()).rejects.toThrow(ALLOWLIST_NO_UPDATE_MESSAGE);
+      }
+      expect(await store().db.selectFrom('comm_allowlist').selectAll().where('id', '=', removed.id).executeTakeFirstOrThrow()).toEqual(removed);
+    });
+  });
 });
