@@ -35,6 +35,7 @@ import type { JobName } from '../jobs';
 import { activityRetryPolicy, isErrorCategory, type ErrorCategory } from '../policies';
 import type { Activities, JobSettings } from '../activities';
 import { Guard, JobSkipped } from './guard';
+import { JobBodyFailed } from './job-failure';
 
 export interface JobContext {
   readonly job: JobName;
@@ -153,7 +154,7 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
       outcome =
         failure.category === 'kill_switch'
           ? { outcome: 'skipped', reason: failure.message }
-          : { outcome: 'failed', error: failure.message, category: failure.category };
+          : { outcome: 'failed', error: failure.message, category: failure.category, output: err instanceof JobBodyFailed ? err.output : undefined };
     }
   }
 
@@ -200,6 +201,7 @@ function guarded<A extends object>(guard: Guard, proxy: A): A {
 }
 
 export function describeFailure(err: unknown): Failure {
+  if (err instanceof JobBodyFailed) return { message: err.message, category: err.category };
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
     const cause = err.cause;
     const detail = cause.details?.[0] as { attempt?: number } | undefined;

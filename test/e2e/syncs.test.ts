@@ -3,10 +3,10 @@
  * local fakes of each API, the store on SQLite and PostgreSQL.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countMemoryItems, getSourceSync, listIncidents, listMemoryItems } from '../../src/store';
+import { countMemoryItems, getSourceSync, listAudit, listIncidents, listMemoryItems } from '../../src/store';
 import { HubSpotFake, N8nFake, NotionFake, TelegramFake } from '../fakes';
 import { opsctlFor } from '../helpers/opsctl';
-import { startSystem, type TestSystem } from '../helpers/system';
+import { FAST_RETRY, startSystem, type TestSystem } from '../helpers/system';
 
 const FAST_PAGES = { pageTimeoutMs: 10_000 };
 
@@ -322,15 +322,52 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
     expect(await listMemoryItems(sys.store.db, { sourceType: 'chat' })).toHaveLength(2);
   });
 
-  it('periodic_scan: one source failing does not stop the others', async () => {
+  it('periodic_scan with 3 of 4 sources failing ends failed, naming each; the one that worked keeps what it synced', async () => {
+    const failuresBefore = await Promise.all((['notion', 'n8n', 'chat'] as const).map(async (s) => (await getSourceSync(sys.store.db, s))?.consecutive_failures ?? 0));
+    const email = `scan-${Date.now()}@example.com`;
+    hubspot.touch('3', new Date().toISOString(), { email });
+    notion.fail(...Array.from({ length: FAST_RETRY.maxAttempts }, () => ({ status: 500 }))); // transient, every attempt
     n8n.fail({ status: 401 });
-    hubspot.touch('3', new Date().toISOString());
-    const result = await sys.ops.runJob('periodic_scan');
-    expect(result.outcome).toBe('succeeded');
-    const sources = (result.output as { sources: { source: string; outcome: string; category?: string }[] }).sources;
-    expect(sources.find((s) => s.source === 'n8n')).toMatchObject({ outcome: 'failed', category: 'auth' });
-    expect(sources.find((s) => s.source === 'hubspot')).toMatchObject({ outcome: 'succeeded' });
-    expect(await getSourceSync(sys.store.db, 'n8n')).toMatchObject({ last_outcome: 'failed', consecutive_failures: 1 });
+    telegram.fail({ status: 403, path: 'getUpdates' });
+    try {
+      const result = await sys.ops.runJob('periodic_scan');
+      expect(result).toMatchObject({ outcome: 'failed', category: 'external_api' });
+      expect(result.error).toMatch(/^3 of 4 sources failed: /);
+      expect(result.error).toContain('notion (transient): Notion answered HTTP 500');
+      expect(result.error).toContain('n8n (auth): n8n answered HTTP 401');
+      expect(result.error).toContain('chat (auth): Telegram getUpdates answered HTTP 403');
+      expect(result.error).not.toContain('hubspot');
+
+      // The output still lists every source's result, the synced one included.
+      const sources = (result.output as { sources: { source: string; outcome: string; category?: string }[] }).sources;
+      expect(Object.fromEntries(sources.map((s) => [s.source, [s.outcome, s.category]]))).toEqual({
+        notion: ['failed', 'transient'],
+        n8n: ['failed', 'auth'],
+        hubspot: ['succeeded', undefined],
+        chat: ['failed', 'auth'],
+      });
+      const contact = (await listMemoryItems(sys.store.db, { key: 'hubspot.contact.3' }))[0];
+      expect(JSON.parse(contact!.value)).toMatchObject({ properties: { email } });
+      expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ last_outcome: 'succeeded', last_sync_success: 1 });
+      const failuresAfter = await Promise.all((['notion', 'n8n', 'chat'] as const).map(async (s) => (await getSourceSync(sys.store.db, s))!));
+      expect(failuresAfter.map((row) => row.last_outcome)).toEqual(['failed', 'failed', 'failed']);
+      expect(failuresAfter.map((row) => row.consecutive_failures)).toEqual(failuresBefore.map((n) => n + 1));
+
+      // The wrapper records it as a failure: audit row with the output, a dead letter the retry
+      // queue leaves alone (the spec: the next scan is the retry), and its alert.
+      const audit = (await listAudit(sys.store.db, { job: 'periodic_scan' })).find((a) => a.workflow_id === result.workflowId);
+      expect(audit).toMatchObject({ outcome: 'failed', success: 0, error: result.error });
+      expect(JSON.parse(audit!.output_data!)).toMatchObject({ sources: expect.any(Array) });
+      const letter = (await sys.ops.listDeadLetters()).find((l) => l.workflow_id === result.workflowId);
+      expect(letter).toMatchObject({ job: 'periodic_scan', category: 'external_api', error: result.error });
+      const incidents = await listIncidents(sys.store.db);
+      expect(incidents.find((i) => i.type === 'dead_letter' && i.related_workflow_id === result.workflowId)).toBeDefined();
+      // Each auth failure alerts once, as its source's; the scan adds no second credentials alert.
+      expect(incidents.filter((i) => i.type === 'auth_failure' && i.job === 'periodic_scan')).toEqual([]);
+      expect(incidents.filter((i) => i.type === 'auth_failure').map((i) => i.job).sort()).toEqual(expect.arrayContaining(['sync_chat', 'sync_n8n']));
+    } finally {
+      for (const fake of [notion, n8n, telegram]) fake.clearFaults();
+    }
   });
 });
 
