@@ -31,7 +31,10 @@ export interface CategoryPolicy {
 export const CATEGORY_POLICIES: Readonly<Record<ErrorCategory, CategoryPolicy>> = {
   transient: { attempts: 'policy', honoursRetryAfter: true, alertAtOnce: false, alertSeverity: 'WARN' },
   external_api: { attempts: 'policy', honoursRetryAfter: true, alertAtOnce: false, alertSeverity: 'WARN' },
-  auth: { attempts: 1, honoursRetryAfter: false, alertAtOnce: true, alertSeverity: 'WARN' },
+  // The spec's table says "alert immediately" and WARN, but its router holds a WARN for the daily
+  // digest. A rejected credential never heals by itself and every later run fails until a person
+  // acts, so "immediately" wins: SEV1, an SMS now (deduplicated: one an hour per job or source).
+  auth: { attempts: 1, honoursRetryAfter: false, alertAtOnce: true, alertSeverity: 'SEV1' },
   validation: { attempts: 1, honoursRetryAfter: false, alertAtOnce: false, alertSeverity: 'INFO' },
   database: { attempts: 2, honoursRetryAfter: false, alertAtOnce: false, alertSeverity: 'WARN' },
   kill_switch: { attempts: 1, honoursRetryAfter: false, alertAtOnce: false, alertSeverity: 'INFO' },

@@ -3,8 +3,8 @@
  * local fakes of each API, the store on SQLite and PostgreSQL.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countMemoryItems, getSourceSync, listAudit, listIncidents, listMemoryItems } from '../../src/store';
-import { HubSpotFake, N8nFake, NotionFake, TelegramFake } from '../fakes';
+import { countMemoryItems, getSourceSync, listAudit, listIncidents, listMemoryItems, listNotifications } from '../../src/store';
+import { HubSpotFake, N8nFake, NotionFake, SalesmsgFake, TelegramFake } from '../fakes';
 import { opsctlFor } from '../helpers/opsctl';
 import { FAST_RETRY, startSystem, type TestSystem } from '../helpers/system';
 
@@ -95,16 +95,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
 describe('sync failures and controls (SQLite)', () => {
   const hubspot = new HubSpotFake({ contacts: HubSpotFake.generateContacts(300), rateLimit: false });
+  // The operator's SMS provider: an alert that must go out now arrives here.
+  const salesmsg = new SalesmsgFake({ rateLimit: false });
+  const OPERATOR_PHONE = '+15551230000';
   let sys: TestSystem;
 
   beforeAll(async () => {
-    const url = await hubspot.start();
-    sys = await startSystem({ config: { sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url } } } });
+    const [url] = await Promise.all([hubspot.start(), salesmsg.start()]);
+    sys = await startSystem({
+      config: {
+        sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url } },
+        comms: { operatorPhone: OPERATOR_PHONE, salesmsg: { token: salesmsg.token, baseUrl: salesmsg.apiBase }, sendTimeoutMs: 2000 },
+      },
+    });
+    await sys.ops.allowlistAdd({ kind: 'phone', address: OPERATOR_PHONE, actor: 'test', reason: 'the operator' });
   });
   afterEach(() => hubspot.clearFaults());
   afterAll(async () => {
     await sys.close();
-    await hubspot.close();
+    await Promise.all([hubspot.close(), salesmsg.close()]);
   });
 
   const searches = () => hubspot.requests.filter((r) => r.path.endsWith('/search'));
@@ -143,7 +152,7 @@ describe('sync failures and controls (SQLite)', () => {
     expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ consecutive_failures: 0, cursor: null });
   });
 
-  it('401: auth, not retried, an alert incident at once; the dead letter keeps the run', async () => {
+  it('401: auth, not retried, an alert at once (SEV1: an SMS now, not held for the digest); the dead letter keeps the run', async () => {
     hubspot.touch('1', '2026-08-01T00:00:00.000Z');
     hubspot.fail({ status: 401 });
     const before = searches().length;
@@ -151,11 +160,18 @@ describe('sync failures and controls (SQLite)', () => {
     expect(result).toMatchObject({ outcome: 'failed', category: 'auth' });
     expect(searches().length - before).toBe(1);
     const incidents = await listIncidents(sys.store.db);
-    expect(incidents.find((i) => i.type === 'auth_failure')).toMatchObject({
-      severity: 'WARN',
-      title: 'HubSpot rejected the credentials',
-      job: 'sync_hubspot',
-    });
+    const auth = incidents.filter((i) => i.type === 'auth_failure');
+    // One incident: the job wrapper's alert for the same category shares the source's key.
+    expect(auth).toHaveLength(1);
+    expect(auth[0]).toMatchObject({ severity: 'SEV1', title: 'HubSpot rejected the credentials', job: 'sync_hubspot' });
+    // Delivered by its own workflow, as soon as the run ended: no digest in between.
+    await expect
+      .poll(() => salesmsg.sent.filter((m) => m.message.includes('HubSpot rejected the credentials')).length, { timeout: 15_000, interval: 100 })
+      .toBe(1);
+    expect(salesmsg.sent.find((m) => m.message.includes('HubSpot rejected the credentials'))).toMatchObject({ to: OPERATOR_PHONE });
+    await expect
+      .poll(async () => (await listNotifications(sys.store.db, {})).find((n) => n.idempotency_key === `incident:${auth[0]!.id}`), { timeout: 5000, interval: 100 })
+      .toMatchObject({ status: 'sent', channel: 'sms', route: 'sms', severity: 'SEV1' });
     const letters = await sys.ops.listDeadLetters();
     expect(letters.find((l) => l.workflow_id === result.workflowId)).toMatchObject({ job: 'sync_hubspot', category: 'auth' });
   });
@@ -171,6 +187,9 @@ describe('sync failures and controls (SQLite)', () => {
     expect(incidents.filter((i) => i.type === 'source_unreachable')).toHaveLength(1);
     expect(incidents.find((i) => i.type === 'source_unreachable')!.title).toBe('HubSpot sync failed 3 times in a row');
     expect(incidents.filter((i) => i.type === 'consecutive_failures')).toHaveLength(0);
+    // The credentials alert is not repeated for every failed run: one an hour.
+    expect(incidents.filter((i) => i.type === 'auth_failure')).toHaveLength(1);
+    expect(salesmsg.sent.filter((m) => m.message.includes('HubSpot rejected the credentials'))).toHaveLength(1);
   });
 
   it('write_enabled off: the job is skipped with that reason and nothing is fetched or written', async () => {
