@@ -5,13 +5,14 @@
  * connects. So a bad argument exits 2 having changed nothing.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { OpsClient } from './client';
+import { OpsClient, OpsClientError, parseWho, type StoreAccess, type Who } from './client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { InvalidControlsChange, parseControlsChange, type ControlsChange } from './controls-model';
 import type { JobResult } from './definitions';
 import { JOB_NAMES } from './jobs';
 import { NOTIFICATION_STATUSES, type NotificationStatus } from './store/schema';
 import {
+  checkArgv,
   collect,
   parseAddress,
   parseAuditAction,
@@ -34,7 +35,7 @@ export interface CliIo {
   /** Defaults to process.env: TEMPORAL_ADDRESS, OPS_DATA_DIR, DATABASE_URL, USER... */
   env?: Record<string, string | undefined>;
   /** Defaults to OpsClient.connect; tests hand in their own. */
-  connect?: (config: Config) => Promise<OpsClient>;
+  connect?: (config: Config, options: { access: StoreAccess }) => Promise<OpsClient>;
 }
 
 interface Context {
@@ -45,6 +46,12 @@ interface Context {
 
 /** What a parsed command will do once connected; resolves to the exit code, or nothing for 0. */
 type Action = (ctx: Context) => Promise<number | void>;
+
+/** A parsed command: what it does, and whether it may change the store (and so migrate it). */
+interface Plan {
+  action: Action;
+  access: StoreAccess;
+}
 
 interface Output {
   json: boolean;
@@ -64,21 +71,27 @@ Exit codes:
   1  the job failed, or Temporal or the store could not be reached
   2  bad arguments or configuration; nothing was changed
 
+Every change (kill, jobs, comms, writes, quiet-hours, schedules pause/resume/trigger, allowlist
+add/remove) takes --reason (required) and --actor (default $USER), and writes an audit row.
+Commands that only read never migrate the store: if its schema is behind, they say so; a command
+that writes, \`opsctl migrate\` or \`npm start\` upgrades it.
+
 Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, OPS_DATA_DIR,
 DATABASE_URL, OPS_CONFIG; the same as \`npm start\`.`;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env;
-  let plan: Action | undefined;
-  const program = buildProgram(io, env, (action) => {
-    plan = action;
+  let plan: Plan | undefined;
+  const program = buildProgram(io, env, (action, access = 'read') => {
+    plan = { action, access };
   });
 
   try {
+    checkArgv(argv);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError || err instanceof InvalidControlsChange) {
+    if (err instanceof UsageError || err instanceof InvalidControlsChange || err instanceof OpsClientError) {
       io.stderr(`opsctl: ${err.message}\n`);
       return 2;
     }
@@ -115,13 +128,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   let client: OpsClient;
   try {
-    client = await (io.connect ?? OpsClient.connect)(config);
+    client = await (io.connect ?? OpsClient.connect)(config, { access: plan.access });
   } catch (err) {
     io.stderr(`opsctl: ${describeConnectFailure(err, config)}\n`);
     return 1;
   }
   try {
-    const code = await plan({ client, config, out });
+    const code = await plan.action({ client, config, out });
     // A void-typed call can still hand back a value; only a number is an exit code.
     return typeof code === 'number' ? code : 0;
   } catch (err) {
@@ -135,7 +148,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPlan: (action: Action) => void): Command {
+function buildProgram(
+  io: CliIo,
+  env: Record<string, string | undefined>,
+  setPlan: (action: Action, access?: StoreAccess) => void,
+): Command {
   const program = new Command('opsctl')
     .description('Operate personal-ops: controls, jobs, schedules, dead letters, audit, incidents, notifications')
     // Only here, yet accepted after any subcommand: commander reads program options anywhere.
@@ -169,11 +186,13 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
       out.print(formatControls(state), state);
     };
   };
+  const setChange = (change: Omit<ControlsChange, 'actor' | 'reason'>, opts: WhoOptions, what: string) =>
+    setPlan(changeControls(change, opts, what), 'write');
 
   withWho(command(program, 'kill', 'turn the kill switch on (every job stops) or off'))
     .argument('<on|off>', 'on or off')
     .action((state: string, opts: WhoOptions) => {
-      setPlan(changeControls({ killSwitch: parseOnOff(state, 'kill') }, opts, 'kill'));
+      setChange({ killSwitch: parseOnOff(state, 'kill') }, opts, 'kill');
     });
 
   for (const [name, key, what] of [
@@ -184,7 +203,7 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
     withWho(command(program, name, `enable or disable ${what}`))
       .argument('<enable|disable>', 'enable or disable')
       .action((value: string, opts: WhoOptions) => {
-        setPlan(changeControls({ [key]: parseEnableDisable(value, name) }, opts, name));
+        setChange({ [key]: parseEnableDisable(value, name) }, opts, name);
       });
   }
 
@@ -199,27 +218,27 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
         end: parseClock(opts.end, '--end'),
         ...(opts.tz === undefined ? {} : { timeZone: opts.tz }),
       };
-      setPlan(changeControls({ quietHours: window }, opts, 'quiet-hours set'));
+      setChange({ quietHours: window }, opts, 'quiet-hours set');
     });
   for (const state of ['on', 'off'] as const) {
     withWho(command(quiet, state, `turn quiet hours ${state}`)).action((opts: WhoOptions) => {
-      setPlan(changeControls({ quietHours: { enabled: state === 'on' } }, opts, `quiet-hours ${state}`));
+      setChange({ quietHours: { enabled: state === 'on' } }, opts, `quiet-hours ${state}`);
     });
   }
 
   command(program, 'run', 'start a job now; prints JSON { job, workflowId }')
     .argument('<job>', `one of: ${JOB_NAMES.join(', ')}`)
     .option('--wait', 'wait for the outcome; exit 1 if the job failed')
-    .option('--param <key=value>', 'a job parameter (repeatable)', collect, [])
+    .option('--param <key=value>', "a parameter the job declares (repeatable); an unknown one is refused", collect, [])
     .action((jobArg: string, opts: { wait?: boolean; param: string[] }) => {
       const job = parseJob(jobArg);
-      const params = parseParams(opts.param);
+      const params = parseParams(opts.param, job);
       setPlan(async (ctx) => {
         const started = await ctx.client.startJob(job, Object.keys(params).length ? { params } : {});
         if (opts.wait) return waitAndPrint(ctx, started.workflowId);
         ctx.out.printJson(started);
         return 0;
-      });
+      }, 'write');
     });
 
   const schedules = command(program, 'schedules', 'list, pause, resume or trigger the job schedules');
@@ -230,21 +249,22 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
     });
   });
   for (const verb of ['pause', 'resume', 'trigger'] as const) {
-    const sub = command(schedules, verb, verb === 'trigger' ? "run a job's schedule now" : `${verb} a job's schedule`).argument(
-      '<job>',
-      'job name',
-    );
-    if (verb !== 'trigger') sub.option('--note <text>', 'note kept with the schedule (shown by Temporal and opsctl)');
-    sub.action((jobArg: string, opts: { note?: string }) => {
-      const job = parseJob(jobArg);
-      setPlan(async ({ client, out }) => {
-        if (verb === 'pause') await client.pauseSchedule(job, opts.note);
-        else if (verb === 'resume') await client.resumeSchedule(job, opts.note);
-        else await client.triggerSchedule(job);
-        const done = { pause: 'paused', resume: 'resumed', trigger: 'triggered' }[verb];
-        out.print(`${job}: schedule ${done}${opts.note ? ` (${opts.note})` : ''}`, { job, action: verb, ok: true });
+    const what = `schedules ${verb}`;
+    const description =
+      verb === 'trigger' ? "run a job's schedule now (audited)" : `${verb} a job's schedule (audited; the reason is kept as its note)`;
+    withWho(command(schedules, verb, description))
+      .argument('<job>', 'job name')
+      .action((jobArg: string, opts: WhoOptions) => {
+        const job = parseJob(jobArg);
+        const who = whoOf(opts, env, what);
+        setPlan(async ({ client, out }) => {
+          if (verb === 'pause') await client.pauseSchedule(job, who);
+          else if (verb === 'resume') await client.resumeSchedule(job, who);
+          else await client.triggerSchedule(job, who);
+          const done = { pause: 'paused', resume: 'resumed', trigger: 'triggered' }[verb];
+          out.print(`${job}: schedule ${done} by ${who.actor}: ${who.reason}`, { job, action: verb, ok: true, ...who });
+        }, 'write');
       });
-    });
   }
 
   const dlq = command(program, 'dlq', 'dead letters: runs whose retries ran out, kept for replay');
@@ -275,7 +295,7 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
         if (opts.wait) return waitAndPrint(ctx, started.workflowId);
         ctx.out.printJson(started);
         return 0;
-      });
+      }, 'write');
     });
 
   command(program, 'audit', 'the audit trail, newest first')
@@ -341,21 +361,21 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
     .argument('<address>', 'E.164 phone number (+15551234567) or numeric Telegram chat id')
     .option('--label <text>', 'who or what it is')
     .action((value: string, opts: WhoOptions & { label?: string }) => {
-      const entry = { ...parseAddress(value), actor: actorOf(opts, env), reason: requireReason(opts.reason, 'allowlist add') };
+      const entry = { ...parseAddress(value), ...whoOf(opts, env, 'allowlist add') };
       setPlan(async ({ client, out }) => {
         const { added, row } = await client.allowlistAdd({ ...entry, ...(opts.label ? { label: opts.label } : {}) });
         const as = row.kind === 'phone' ? 'a phone number' : 'a Telegram chat id (a phone number needs + and its country code)';
         out.print(added ? `${row.address}: allowlisted as ${as}` : `${row.address}: already allowlisted since ${row.added_at}`, { added, entry: row });
-      });
+      }, 'write');
     });
   withWho(command(allowlist, 'remove', 'stop messages to an address (the entry is kept as history)'))
     .argument('<address>', 'E.164 phone number or numeric Telegram chat id')
     .action((value: string, opts: WhoOptions) => {
-      const entry = { ...parseAddress(value), actor: actorOf(opts, env), reason: requireReason(opts.reason, 'allowlist remove') };
+      const entry = { ...parseAddress(value), ...whoOf(opts, env, 'allowlist remove') };
       setPlan(async ({ client, out }) => {
         const row = await client.allowlistRemove(entry);
         out.print(`${row.address}: removed from the allowlist`, { removed: row });
-      });
+      }, 'write');
     });
 
   const digest = command(program, 'digest', 'the daily digest');
@@ -399,6 +419,13 @@ function buildProgram(io: CliIo, env: Record<string, string | undefined>, setPla
       });
     });
 
+  command(program, 'migrate', "upgrade the store's schema (npm start and every command that writes do it too)").action(() => {
+    setPlan(async ({ client, out }) => {
+      const applied = [...client.migrated];
+      out.print(applied.length ? `store migrated: ${applied.join(', ')}` : 'store schema already up to date', { applied });
+    }, 'write');
+  });
+
   return program;
 }
 
@@ -413,6 +440,11 @@ function withWho(cmd: Command): Command {
 
 function actorOf(opts: WhoOptions, env: Record<string, string | undefined>): string {
   return opts.actor ?? (env.USER || 'opsctl');
+}
+
+/** --actor and --reason of an audited action, checked now so a bad one exits 2 touching nothing. */
+function whoOf(opts: WhoOptions, env: Record<string, string | undefined>, what: string): Who {
+  return parseWho({ actor: actorOf(opts, env), reason: requireReason(opts.reason, what) });
 }
 
 function output(io: CliIo) {

@@ -13,7 +13,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
-import { parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
+import { existsSync } from 'node:fs';
+import { controlsChangeSchema, describeIssues, parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
 import { initialControls } from './controls-initial';
 import {
   CONTROLS_WORKFLOW_ID,
@@ -27,6 +28,7 @@ import {
   type JobResult,
 } from './definitions';
 import { isJobName, JOB_NAMES, type JobName } from './jobs';
+import { InvalidJobParams, parseJobParams } from './job-params';
 import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
 import { describeCadence, resolveSchedules } from './schedules/table';
 import type { Logger } from './logger';
@@ -45,6 +47,7 @@ import {
   type AllowlistRow,
   type NotificationStatus,
   getDeadLetter,
+  insertAudit,
   listAudit,
   listSourceSync,
   listDeadLetters,
@@ -52,6 +55,7 @@ import {
   markReplayStarted,
   migrateToLatest,
   openStore,
+  pendingMigrations,
   type Store,
 } from './store';
 import type { opsControls } from './workflows/controls';
@@ -59,6 +63,31 @@ import type { opsControls } from './workflows/controls';
 export class OpsClientError extends Error {
   override readonly name = 'OpsClientError';
 }
+
+/** Who did an operator action, and why: both required, one printable line, length-capped. */
+export interface Who {
+  actor: string;
+  reason: string;
+}
+
+// The controls' own actor and reason rules, so every operator action is held to the same ones.
+const whoSchema = controlsChangeSchema.pick({ actor: true, reason: true });
+
+export function parseWho(input: unknown): Who {
+  const parsed = whoSchema.safeParse(input);
+  if (!parsed.success) throw new OpsClientError(`Invalid actor or reason: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+/**
+ * read: the command only reads. It never migrates (a migration takes the write lock and changes
+ * the schema under whoever else runs), and a store whose schema is behind is refused by name.
+ * write: the command changes something; a store that is behind is migrated first, as npm start does.
+ */
+export type StoreAccess = 'read' | 'write';
+
+/** What an operator can do to a schedule; each one is audited as `schedules.<action>`. */
+export type ScheduleAction = 'pause' | 'resume' | 'trigger';
 
 /** Connecting failed; `target` says which side. */
 export class OpsConnectError extends Error {
@@ -131,25 +160,36 @@ export class OpsClient {
     readonly config: Config,
     /** What close() closes: only what this client opened itself. */
     private readonly owned: { connection?: Connection; store?: boolean } = {},
+    /** The migrations connect() applied (a writer finding the store behind). */
+    readonly migrated: readonly string[] = [],
   ) {}
 
-  /** Temporal first: with Temporal down, nothing (not even a SQLite file) is created. */
-  static async connect(config: Config): Promise<OpsClient> {
+  /**
+   * Temporal first: with Temporal down, nothing (not even a SQLite file) is created.
+   * `access` (default write) says whether the caller may migrate the store; see StoreAccess.
+   */
+  static async connect(config: Config, options: { access?: StoreAccess } = {}): Promise<OpsClient> {
+    const access = options.access ?? 'write';
     const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' }).catch(
       (err: unknown) => {
         throw new OpsConnectError(`Temporal at ${config.temporal.address}: ${(err as Error).message}`, 'temporal', { cause: err });
       },
     );
     let store: Store | undefined;
+    let migrated: string[];
     try {
+      // Opening SQLite creates the file; a read-only command must not leave an empty store behind.
+      if (access === 'read' && !config.databaseUrl && !existsSync(sqlitePath(config))) {
+        throw new Error(`no store here yet; run \`npm start\` or \`opsctl migrate\` to create it`);
+      }
       store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
-      await migrateToLatest(store);
+      migrated = await bringSchemaUpToDate(store, access);
     } catch (err) {
       await store?.close().catch(() => undefined);
       await connection.close();
       throw new OpsConnectError(`store: ${(err as Error).message}`, 'store', { cause: err });
     }
-    return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), store, config, { connection, store: true });
+    return new OpsClient(new Client({ connection, namespace: config.temporal.namespace }), store, config, { connection, store: true }, migrated);
   }
 
   async close(): Promise<void> {
@@ -191,13 +231,23 @@ export class OpsClient {
 
   // ---- jobs ----
 
+  /** Params are checked against what the job declares (job-params.ts); unknown ones are refused. */
   async startJob(job: string, input: JobInput = {}, workflowId?: string): Promise<{ job: JobName; workflowId: string }> {
     const name = requireJob(job);
+    const checked: JobInput = { ...input };
+    if (input.params !== undefined) {
+      try {
+        checked.params = parseJobParams(name, input.params);
+      } catch (err) {
+        if (err instanceof InvalidJobParams) throw new OpsClientError(err.message);
+        throw err;
+      }
+    }
     const id = workflowId ?? manualWorkflowId(name);
     await this.temporal.workflow.start(name, {
       workflowId: id,
       taskQueue: this.config.temporal.taskQueue,
-      args: [{ trigger: 'manual', ...input }],
+      args: [{ trigger: 'manual', ...checked }],
       typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: name }],
     });
     return { job: name, workflowId: id };
@@ -261,16 +311,63 @@ export class OpsClient {
     );
   }
 
-  async pauseSchedule(job: string, note = 'paused by opsctl'): Promise<void> {
-    await this.temporal.schedule.getHandle(requireJob(job)).pause(note);
+  /** Pauses a job's schedule; the note Temporal keeps says who and why. Audited. */
+  pauseSchedule(job: string, who: Who): Promise<void> {
+    return this.scheduleAction('pause', job, who);
   }
 
-  async resumeSchedule(job: string, note = 'resumed by opsctl'): Promise<void> {
-    await this.temporal.schedule.getHandle(requireJob(job)).unpause(note);
+  resumeSchedule(job: string, who: Who): Promise<void> {
+    return this.scheduleAction('resume', job, who);
   }
 
-  async triggerSchedule(job: string): Promise<void> {
-    await this.temporal.schedule.getHandle(requireJob(job)).trigger();
+  /** Starts the schedule's action now (overlap policy applies). Audited. */
+  triggerSchedule(job: string, who: Who): Promise<void> {
+    return this.scheduleAction('trigger', job, who);
+  }
+
+  /**
+   * Does the action, then writes its audit row (`schedules.<action>`, with actor and reason). A
+   * refused or failed action is audited as failed. The row follows the change because Temporal
+   * and the store share no transaction, and a row must never claim a change that did not happen.
+   */
+  private async scheduleAction(action: ScheduleAction, job: string, who: Who): Promise<void> {
+    const name = requireJob(job);
+    const { actor, reason } = parseWho(who);
+    const handle = this.temporal.schedule.getHandle(name);
+    const note = `${reason} (${actor})`;
+    const started = Date.now();
+    let error: Error | undefined;
+    try {
+      if (action === 'pause') await handle.pause(note);
+      else if (action === 'resume') await handle.unpause(note);
+      else await handle.trigger();
+    } catch (err) {
+      error = err as Error;
+    }
+    const row = {
+      ts: new Date().toISOString(),
+      action: `schedules.${action}`,
+      action_type: 'operator',
+      success: error ? 0 : 1,
+      outcome: null,
+      error: error ? error.message.slice(0, 1000) : null,
+      duration_ms: Date.now() - started,
+      input_data: JSON.stringify({ job: name }),
+      output_data: null,
+      workflow_id: null,
+      actor,
+      reason,
+    };
+    if (error) {
+      // The failure is what the caller needs to hear; a store that also fails adds nothing.
+      await insertAudit(this.store.db, row).catch(() => undefined);
+      throw error;
+    }
+    try {
+      await insertAudit(this.store.db, row);
+    } catch (err) {
+      throw new Error(`${name}: schedule ${action} done, but its audit row could not be written: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   // ---- dead letters, audit, incidents ----
@@ -319,14 +416,14 @@ export class OpsClient {
 
   /** Adds an address messages may go to; `added` is false when it was already listed. */
   async allowlistAdd(entry: { kind: AddressKind; address: string; label?: string; actor: string; reason: string }) {
-    requireWho(entry);
-    return addToAllowlist(this.store.db, { ...entry, now: new Date() });
+    const who = parseWho({ actor: entry.actor, reason: entry.reason });
+    return addToAllowlist(this.store.db, { ...entry, ...who, now: new Date() });
   }
 
   /** Takes an address off the list (the row is kept, stamped removed). */
   async allowlistRemove(entry: { kind: AddressKind; address: string; actor: string; reason: string }): Promise<AllowlistRow> {
-    requireWho(entry);
-    const removed = await removeFromAllowlist(this.store.db, { ...entry, now: new Date() });
+    const who = parseWho({ actor: entry.actor, reason: entry.reason });
+    const removed = await removeFromAllowlist(this.store.db, { ...entry, ...who, now: new Date() });
     if (!removed) throw new OpsClientError(`${entry.address} is not on the allowlist`);
     return removed;
   }
@@ -404,9 +501,15 @@ export class OpsClient {
   }
 }
 
-function requireWho(who: { actor: string; reason: string }): void {
-  if (!who.actor.trim()) throw new OpsClientError('say who makes the change (actor)');
-  if (!who.reason.trim()) throw new OpsClientError('say why the change is made (reason)');
+/** Applies pending migrations for a writer; a reader is told the schema is behind, by name. */
+async function bringSchemaUpToDate(store: Store, access: StoreAccess): Promise<string[]> {
+  const pending = await pendingMigrations(store);
+  if (pending.length === 0) return [];
+  if (access === 'write') return migrateToLatest(store);
+  throw new Error(
+    `the store's schema is behind this version (${pending.length} migration(s) pending: ${pending.join(', ')}); ` +
+      'read-only commands never change it: run `npm start` or `opsctl migrate` to upgrade it',
+  );
 }
 
 function requireJob(job: string): JobName {

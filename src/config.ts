@@ -11,16 +11,21 @@ import { JOB_NAMES, type JobName } from './jobs';
 import { quietHoursSchema, timeZoneName } from './controls-model';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
+import { intervalProblem } from './schedules/table';
 import type { SourceName } from './sources';
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
-/** "30s", "5m", "1h". */
-const durationText = z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a duration like 30s, 5m or 1h');
 const positiveInt = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(1).max(65535);
 
+/** A schedule interval: a duration Temporal can run, between MIN_INTERVAL_MS and MAX_INTERVAL_MS. */
+const intervalText = z.string().superRefine((text, ctx) => {
+  const problem = intervalProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const cadenceSchema = z
-  .strictObject({ every: durationText.optional(), at: clockTime.optional() })
+  .strictObject({ every: intervalText.optional(), at: clockTime.optional() })
   .refine((c) => !(c.every && c.at), { message: 'give either every or at, not both' });
 export type CadenceOverride = z.infer<typeof cadenceSchema>;
 

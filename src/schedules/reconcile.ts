@@ -14,7 +14,7 @@ import {
 import type { Config } from '../config';
 import { JOB_SEARCH_ATTRIBUTE, OWNER, OWNER_MEMO_KEY, type JobInput } from '../definitions';
 import type { Logger } from '../logger';
-import { durationMs, resolveSchedules, type ResolvedSchedule } from './table';
+import { durationMs, resolveSchedules, validateSchedules, type ResolvedSchedule } from './table';
 
 /** Action memo key holding a fingerprint of the definition, so "changed" is a string compare. */
 const DEFINITION_MEMO_KEY = 'opsScheduleDefinition';
@@ -71,7 +71,10 @@ export function scheduleOptions(row: ResolvedSchedule, config: Config): Schedule
 
 export async function reconcileSchedules(client: Client, config: Config, logger: Logger): Promise<ReconcileReport> {
   const report: ReconcileReport = { created: [], updated: [], removed: [], unchanged: [] };
-  const desired = resolveSchedules(config).map((row) => scheduleOptions(row, config));
+  const rows = resolveSchedules(config);
+  // All or nothing: one bad row found halfway would leave some schedules changed and others not.
+  validateSchedules(rows);
+  const desired = rows.map((row) => scheduleOptions(row, config));
   const wanted = new Set(desired.map((d) => d.scheduleId));
 
   for (const options of desired) {

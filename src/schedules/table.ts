@@ -20,6 +20,43 @@ export const SCHEDULE_TABLE: Readonly<Record<JobName, Cadence>> = {
   health_monitor: { every: '5m' },
 };
 
+/**
+ * The shortest interval a schedule may have. Temporal accepts 1 s, but it refuses a catch-up
+ * window under 10 s (reconcile sets the window to one interval), and every run is a workflow and an
+ * audit row: below 10 s the history and the audit log grow by thousands a day with nothing gained.
+ * The table's own shortest row is process_retry_queue at 30 s.
+ */
+export const MIN_INTERVAL_MS = 10_000;
+/** The longest: a job that runs less than weekly is not a background job; use `at` for dailies. */
+export const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
+
+/** Why an interval text cannot be a schedule's cadence, or undefined when it can. */
+export function intervalProblem(text: string): string | undefined {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) return `"${text.slice(0, 40)}" is not a duration like 30s, 5m or 1h`;
+  const ms = durationMs(text);
+  if (ms < MIN_INTERVAL_MS) return `every ${text} is too often: at least ${MIN_INTERVAL_MS / 1000}s`;
+  if (ms > MAX_INTERVAL_MS) return `every ${text} is too rare: at most ${MAX_INTERVAL_MS / 3_600_000}h`;
+  if (ms % 1000 !== 0) return `every ${text} is not a whole number of seconds`;
+  return undefined;
+}
+
+export class ScheduleTableError extends Error {
+  override readonly name = 'ScheduleTableError';
+}
+
+/** Every row checked before any schedule is touched; one error naming each bad job and its value. */
+export function validateSchedules(rows: readonly ResolvedSchedule[]): void {
+  const problems = rows.flatMap((row) => {
+    if ('every' in row.cadence) {
+      const problem = intervalProblem(row.cadence.every);
+      return problem ? [`jobs.${row.job}.every: ${problem}`] : [];
+    }
+    return /^([01]\d|2[0-3]):[0-5]\d$/.test(row.cadence.at) ? [] : [`jobs.${row.job}.at: "${row.cadence.at}" is not a time HH:MM`];
+  });
+  if (problems.length) throw new ScheduleTableError(`Invalid schedule table, nothing changed:\n  - ${problems.join('\n  - ')}`);
+}
+
 export interface ResolvedSchedule {
   job: JobName;
   cadence: Cadence;

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { insertAudit } from './audit';
 import type { AddressKind, CommAllowlistTable, Database } from './schema';
 import { writeTransaction } from './tx';
 
@@ -33,6 +34,7 @@ export async function addToAllowlist(
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    await auditChange(tx, 'allowlist.add', entry, row);
     return { added: true, row };
   });
 }
@@ -45,12 +47,32 @@ export async function removeFromAllowlist(
   return writeTransaction(db, async (tx) => {
     const existing = await liveEntry(tx, entry.kind, entry.address);
     if (!existing) return undefined;
-    return tx
+    const row = await tx
       .updateTable('comm_allowlist')
       .set({ removed_at: entry.now.toISOString(), removed_by: entry.actor, removed_reason: entry.reason })
       .where('id', '=', existing.id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    await auditChange(tx, 'allowlist.remove', entry, row);
+    return row;
+  });
+}
+
+/** An operator's change to the list gets its audit row in the same transaction as the change. */
+function auditChange(tx: Kysely<Database>, action: string, who: Who, row: AllowlistRow): Promise<void> {
+  return insertAudit(tx, {
+    ts: who.now.toISOString(),
+    action,
+    action_type: 'operator',
+    success: 1,
+    outcome: null,
+    error: null,
+    duration_ms: null,
+    input_data: JSON.stringify({ kind: row.kind, address: row.address, label: row.label }),
+    output_data: JSON.stringify({ id: row.id }),
+    workflow_id: null,
+    actor: who.actor,
+    reason: who.reason,
   });
 }
 

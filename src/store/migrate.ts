@@ -329,6 +329,17 @@ export async function migrateUpTo(store: Store, target?: string): Promise<string
   return store.dialect === 'sqlite' ? writeTransaction(db, migrate) : migrate(db);
 }
 
+/**
+ * The migrations this code has that the store has not applied, read without writing anything
+ * (no lock, no migration table created): read-only callers refuse a store that is behind.
+ */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const provider = { getMigrations: async () => migrations(store.dialect) };
+  const db = store.db as unknown as Kysely<unknown>;
+  const all = await new Migrator({ db, provider, migrationTableSchema: store.schema }).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
 function failedStep(results: MigrationResult[] | undefined): string {
   const failed = results?.find((r) => r.status === 'Error');
   return failed ? `at ${failed.migrationName}` : 'before any migration ran';

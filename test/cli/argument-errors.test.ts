@@ -5,22 +5,25 @@
 import { describe, expect, it } from 'vitest';
 import { parseParams, parseSince, UsageError } from '../../src/cli/args';
 import { runCli } from '../../src/cli';
+import type { StoreAccess } from '../../src/client';
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}) {
   let stdout = '';
   let stderr = '';
   let connected = false;
+  let access: StoreAccess | undefined;
   const code = await runCli(args, {
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
     // OPS_CONFIG unset so a developer's own config file cannot change the outcome.
     env: { USER: 'tester', OPS_CONFIG: undefined, ...env },
-    connect: async () => {
+    connect: async (_config, options) => {
       connected = true;
+      access = options.access;
       throw new Error('Failed to connect before the deadline');
     },
   });
-  return { code, stdout, stderr, connected };
+  return { code, stdout, stderr, connected, access };
 }
 
 describe('opsctl refuses bad arguments before touching anything (exit 2)', () => {
@@ -38,6 +41,9 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['run', 'health_monitor', '--param', 'novalue'], /--param "novalue" must look like key=value/],
     [['run', 'health_monitor', '--param', '=v'], /--param "=v" must look like key=value/],
     [['run', 'health_monitor', '--param', 'a=1', '--param', 'a=2'], /--param "a" is given twice/],
+    [['run', 'health_monitor', '--param', 'limit=5'], /--param: unknown param "limit" for health_monitor; health_monitor takes no params/],
+    [['run', 'sync_notion', '--param', '__proto__=1'], /unknown param "__proto__" for sync_notion/],
+    [['run', 'sync_notion', '--param', 'constructor=1'], /unknown param "constructor" for sync_notion/],
     [['kill', 'maybe', '--reason', 'x'], /kill takes "on" or "off", not "maybe"/],
     [['kill', 'On', '--reason', 'x'], /kill takes "on" or "off", not "On"/],
     [['kill', '--reason', 'x'], /missing required argument 'on\|off'/],
@@ -45,6 +51,11 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['kill', 'on', '--reason', '  '], /kill needs --reason/],
     [['kill', 'on', '--reason'], /option '--reason <why>' argument missing/],
     [['kill', 'on', '--reason', 'x', '--actor', ' '], /actor: say who makes the change/],
+    [['kill', 'on', '--reason', 'x'.repeat(501)], /reason: at most 500 characters/],
+    [['kill', 'on', '--reason', 'line one\nforged line'], /argument 4 \("line one\\nforged line"\) contains a control character/],
+    [['kill', 'on', '--reason', 'ok', '--actor', '\u001b[31mroot'], /argument 6 \("\\u001b\[31mroot"\) contains a control character/],
+    [['kill', 'on', '--reason', 'y'.repeat(10_001)], /argument 4 is 10001 characters long; at most 10000/],
+    [Array.from({ length: 201 }, () => '--json'), /too many arguments \(201; at most 200\)/],
     [['jobs', 'pause', '--reason', 'x'], /jobs takes "enable" or "disable", not "pause"/],
     [['jobs', 'disable'], /jobs needs --reason/],
     [['comms', 'enabel', '--reason', 'x'], /comms takes "enable" or "disable", not "enabel"/],
@@ -64,7 +75,13 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['schedules'], /Usage: opsctl schedules/],
     [['schedules', 'pause', 'nightly'], /unknown job "nightly"/],
     [['schedules', 'resume'], /missing required argument 'job'/],
-    [['schedules', 'trigger', 'health_monitor', '--note', 'x'], /unknown option '--note'/],
+    [['schedules', 'trigger', 'health_monitor', '--note', 'x', '--reason', 'r'], /unknown option '--note'/],
+    [['schedules', 'pause', 'health_monitor'], /schedules pause needs --reason/],
+    [['schedules', 'resume', 'health_monitor', '--reason', ' '], /schedules resume needs --reason/],
+    [['schedules', 'trigger', 'health_monitor'], /schedules trigger needs --reason/],
+    [['schedules', 'pause', 'health_monitor', '--reason', 'r', '--actor', 'a'.repeat(101)], /actor: at most 100 characters/],
+    [['allowlist', 'add', '+15551234567'], /allowlist add needs --reason/],
+    [['allowlist', 'remove', '+15551234567', '--reason', 'r'.repeat(501)], /reason: at most 500 characters/],
     [['schedules', 'explode'], /unknown command 'explode'/],
     [['dlq', 'replay', 'abc'], /dead letter id must be a positive whole number, not "abc"/],
     [['dlq', 'replay', '0'], /dead letter id must be a positive whole number, not "0"/],
@@ -73,6 +90,9 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['dlq', 'list', '--status', 'lost'], /argument 'lost' is invalid.*open, replaying, resolved, exhausted/],
     [['audit', '--since', 'yesterday'], /--since "yesterday" is not a duration/],
     [['audit', '--since', '2026-02-30'], /--since "2026-02-30" is not a duration/],
+    [['audit', '--since', '99999999999999999999d'], /--since "99999999999999999999d" is too far back: at most 36500d/],
+    [['audit', '--since', '36501d'], /too far back/],
+    [['audit', '--since', `${'9'.repeat(400)}s`], /--since "9{80}\.\.\." is too far back/],
     [['audit', '--since'], /option '--since <when>' argument missing/],
     [['audit', '--job', 'nope'], /unknown job "nope"/],
     [['audit', '--limit', '0'], /--limit must be a positive whole number, not "0"/],
@@ -81,7 +101,7 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['incidents', '--limit', '-3'], /--limit/],
   ];
   for (const [args, message] of cases) {
-    it(`opsctl ${args.join(' ') || '(no command)'}`, async () => {
+    it(`opsctl ${JSON.stringify(args.join(' ') || '(no command)').slice(1, 100)}`, async () => {
       const result = await cli(args);
       expect(result.stderr).toMatch(message);
       expect(result.code).toBe(2);
@@ -144,13 +164,44 @@ describe('valid commands go on to connect', () => {
       ['status', '--json'],
       ['schedules', 'list', '--json'],
       ['quiet-hours', 'off', '--reason', 'r', '--json'],
-      ['run', 'health_monitor', '--json', '--wait', '--param', 'a=1'],
+      ['run', 'health_monitor', '--json', '--wait'],
       ['dlq', 'replay', '7', '--json'],
       ['audit', '--since', '2026-11-01', '--job', 'controls.update', '--json'],
     ]) {
       const result = await cli(args);
       expect({ args, code: result.code, connected: result.connected }).toEqual({ args, code: 1, connected: true });
     }
+  });
+});
+
+describe('only commands that change something may migrate the store', () => {
+  const reads = [
+    ['status'],
+    ['audit'],
+    ['incidents'],
+    ['dlq', 'list'],
+    ['notifications'],
+    ['allowlist', 'list'],
+    ['schedules', 'list'],
+    ['digest', 'preview'],
+    ['call', 'preview'],
+  ];
+  const writes = [
+    ['migrate'],
+    ['kill', 'on', '--reason', 'r'],
+    ['jobs', 'disable', '--reason', 'r'],
+    ['quiet-hours', 'on', '--reason', 'r'],
+    ['run', 'health_monitor'],
+    ['dlq', 'replay', '3'],
+    ['schedules', 'pause', 'health_monitor', '--reason', 'r'],
+    ['schedules', 'trigger', 'health_monitor', '--reason', 'r'],
+    ['allowlist', 'add', '+15551234567', '--reason', 'r'],
+  ];
+  it('read-only commands connect for reading', async () => {
+    for (const args of reads) expect({ args, access: (await cli(args)).access }).toEqual({ args, access: 'read' });
+  });
+  it('commands that write connect for writing', async () => {
+    for (const args of writes) expect({ args, access: (await cli(args)).access }).toEqual({ args, access: 'write' });
   });
 });
 
@@ -169,6 +220,12 @@ describe('--since', () => {
     expect(parseSince('2026-11-01T08:30:00.250Z', now).toISOString()).toBe('2026-11-01T08:30:00.250Z');
     expect(parseSince('2026-11-01T08:30-06:00', now).toISOString()).toBe('2026-11-01T14:30:00.000Z');
     expect(parseSince('2024-02-29', now).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+  });
+  it('refuses a duration further back than a century, instead of an invalid date', () => {
+    expect(parseSince('36500d', now).getUTCFullYear()).toBe(1926);
+    for (const far of ['36501d', '876001h', '99999999999999999999d', `${'9'.repeat(400)}s`]) {
+      expect(() => parseSince(far, now), far).toThrow(/too far back/);
+    }
   });
   it('refuses anything else', () => {
     for (const bad of ['', ' ', '1', '1w', '-1h', '1.5h', 'h', 'soon', 'May 5', '2026-13-45', '2026-02-30', '2025-02-29', '2026-11-01T25:00Z', '1700000000']) {

@@ -8,6 +8,7 @@ import { JOB_NAMES } from '../../src/jobs';
 import { createLogger } from '../../src/logger';
 import { reconcileSchedules } from '../../src/schedules/reconcile';
 import { localMinutes } from '../../src/quiet-hours';
+import { ScheduleTableError } from '../../src/schedules/table';
 import { startSystem, type TestSystem } from '../helpers/system';
 
 const logger = createLogger('silent');
@@ -27,6 +28,19 @@ describe('schedule reconciliation', () => {
     expect(first.created.sort()).toEqual([...JOB_NAMES].sort());
     const second = await reconcileSchedules(sys.client, sys.config, logger);
     expect(second).toEqual({ created: [], updated: [], removed: [], unchanged: [...JOB_NAMES] });
+  });
+
+  it('a bad row anywhere in the table changes no schedule at all', async () => {
+    await reconcileSchedules(sys.client, sys.config, logger);
+    const before = await sys.client.schedule.getHandle('periodic_scan').describe();
+    // As if the schema had been bypassed: the first row changes validly, a later one is impossible.
+    const bad = { ...sys.config, jobs: { periodic_scan: { every: '45m' }, sync_n8n: { every: '0s' } } } as typeof sys.config;
+    await expect(reconcileSchedules(sys.client, bad, logger)).rejects.toThrow(ScheduleTableError);
+    await expect(reconcileSchedules(sys.client, bad, logger)).rejects.toThrow(/nothing changed:\n {2}- jobs\.sync_n8n\.every: every 0s is too often/);
+    const after = await sys.client.schedule.getHandle('periodic_scan').describe();
+    expect(after.spec.intervals?.[0]?.every).toBe(before.spec.intervals?.[0]?.every);
+    expect(after.spec.intervals?.[0]?.every).toBe(30 * 60_000);
+    expect((await reconcileSchedules(sys.client, sys.config, logger)).updated).toEqual([]);
   });
 
   it('daily_digest runs next at 08:00 America/Chicago, skipping overlaps', async () => {
