@@ -4,7 +4,7 @@
  */
 import type { ControlsChange, ControlsState } from '../controls-model';
 import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
-import { initialControls } from '../controls-initial';
+import { initialControls, mirroredControls } from '../controls-initial';
 import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
 import {
   consecutiveFailures,
@@ -12,7 +12,6 @@ import {
   hasOpenIncident,
   insertAudit,
   insertDeadLetter,
-  readControls,
   recordReplayOutcome,
   saveControls,
 } from '../store';
@@ -77,7 +76,8 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         signal: jobStartedSignal,
         signalArgs: [registration],
       });
-      const controls = ((await readControls(store.db)) as unknown as ControlsState | undefined) ?? initial;
+      // Bounded: a reason stored before the length caps is clipped, not carried into every job's history.
+      const controls = (await mirroredControls(store)) ?? initial;
       return {
         controls,
         settings: {
