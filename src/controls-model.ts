@@ -44,6 +44,11 @@ export function escapeUnprintable(text: string): string {
   });
 }
 
+/** A name from outside (a signal's, a key's) fit for a log line or a message. */
+export function printableName(name: unknown): string {
+  return clip(escapeUnprintable(String(name)), 100);
+}
+
 /** At most `max` characters; a clipped text ends with an ellipsis so it never reads as whole. */
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;

@@ -16,6 +16,7 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyLocalActivities,
+  setDefaultSignalHandler,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,6 +24,7 @@ import {
   applyControlsChange,
   checkControlsState,
   InvalidControlsChange,
+  printableName,
   parseControlsChange,
   type ControlsState,
 } from '../controls-model';
@@ -95,6 +97,9 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
     const unregistered = registry.unregister(workflowId);
     if (!unregistered.ok) log.warn('jobEnded signal dropped', { error: unregistered.error });
   });
+
+  // The SDK would keep signals of unknown names in memory for a handler that never comes.
+  setDefaultSignalHandler((name: string) => log.warn('unknown signal dropped', { signal: printableName(name) }));
 
   setHandler(
     setControlsUpdate,

@@ -13,13 +13,14 @@ import {
   log,
   proxyActivities,
   proxyLocalActivities,
+  setDefaultSignalHandler,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { checkControlsState, type ControlsState } from '../controls-model';
+import { checkControlsState, printableName, type ControlsState } from '../controls-model';
 import {
   CONTROLS_WORKFLOW_ID,
   JOB_SEARCH_ATTRIBUTE,
@@ -100,6 +101,8 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
     // Before the guard exists only the newest state matters (it ignores older versions): keep one.
     else if (pending.length === 0 || checked.value.version >= pending[0]!.version) pending.splice(0, pending.length, checked.value);
   });
+  // The SDK would keep signals of unknown names in memory for a handler that never comes.
+  setDefaultSignalHandler((name: string) => log.warn('unknown signal dropped', { job, signal: printableName(name) }));
 
   let outcome: Pick<JobResult, 'outcome' | 'reason' | 'error' | 'category' | 'output'>;
   let attempts: number | undefined;

@@ -51,7 +51,7 @@ async function rawSignal(sys: TestSystem, workflowId: string, name: string, ...a
 }
 
 async function rawUpdate(sys: TestSystem, args: unknown[]): Promise<unknown> {
-  return sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).executeUpdate('setControls', { args });
+  return sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).executeUpdate<unknown, [unknown, ...unknown[]]>('setControls', { args: args as [unknown, ...unknown[]] });
 }
 
 async function controlsNow(sys: TestSystem): Promise<ControlsState> {
@@ -88,6 +88,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
     ];
     for (const payload of badRegistrations) await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobStarted', payload);
     await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobStarted');
+    await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'noSuchSignal\x1b[2J', BIG);
     for (const payload of [null, 42, {}, ['hostile-gated'], BIG]) await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobEnded', payload);
 
     const badStates = [
@@ -103,6 +104,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
     for (const payload of badStates) await rawSignal(sys, jobId, 'controlsChanged', payload);
     // Well-formed but with an enormous reason: accepted, clipped, and (an old version) ignored.
     await rawSignal(sys, jobId, 'controlsChanged', { ...state, version: 0, reason: BIG, updatedBy: BIG });
+    await rawSignal(sys, jobId, 'noSuchSignal', 1);
 
     // ops-controls still answers, and still knows the job: the kill switch reaches it.
     const on = await within('kill on', 20_000, sys.ops.setKillSwitch(true, who));
@@ -199,7 +201,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
       args: [{ idempotencyKey: 'k', severity: 'SEV9', type: 't', title: 'x', body: 'b' }],
     });
     const err = await within('deliverNotification', 20_000, handle.result().catch((e: unknown) => e));
-    expect(String((err as Error).cause?.message)).toContain('Invalid notification: severity');
+    expect(String(((err as Error).cause as Error | undefined)?.message)).toContain('Invalid notification: severity');
     const events = await historyOf(sys, 'hostile-notify');
     expect(failedTasks(events)).toEqual([]);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
