@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { JOB_NAMES, type JobName } from './jobs';
-import { quietHoursSchema, timeZoneName } from './controls-model';
+import { clip, escapeUnprintable, quietHoursSchema, timeZoneName } from './controls-model';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
 import { intervalProblem } from './schedules/table';
@@ -280,7 +280,8 @@ export function loadConfig(env: Env = process.env): Config {
     const lines = parsed.error.issues.map((issue) => {
       const key = issue.path.map(String).join('.') || '(root)';
       const from = envSource.get(key);
-      return `  - ${key}${from ? ` (${from})` : ''}: ${issue.message}`;
+      // One line per issue whatever the file holds: a key or value with a newline cannot forge one.
+      return `  - ${oneLine(key)}${from ? ` (${from})` : ''}: ${oneLine(issue.message)}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
@@ -289,7 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 function readConfigFile(path: string): unknown {
   const full = resolve(path);
-  if (!existsSync(full)) throw new ConfigError(`Invalid configuration:\n  - OPS_CONFIG: file not found: ${full}`);
+  if (!existsSync(full)) throw new ConfigError(`Invalid configuration:\n  - OPS_CONFIG: file not found: ${oneLine(full)}`);
   try {
     // Inside the try: a directory (what Docker mounts when the host file is missing) or an
     // unreadable file must give the same one-line ConfigError, not a stack trace.
@@ -299,13 +300,20 @@ function readConfigFile(path: string): unknown {
     if (typeof data !== 'object' || Array.isArray(data)) throw new Error('the top level must be a mapping');
     return data;
   } catch (err) {
-    throw new ConfigError(`Invalid configuration:\n  - OPS_CONFIG (${full}): ${(err as Error).message}`);
+    // A YAML error comes with a multi-line code frame; its first line says what and where.
+    const first = ((err as Error).message.split('\n')[0] ?? '').trim();
+    throw new ConfigError(`Invalid configuration:\n  - OPS_CONFIG (${oneLine(full)}): ${oneLine(first, 300)}`);
   }
 }
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
   let node = target;
+/** Text from a file or a variable inside a message: unprintable characters escaped, length capped. */
+function oneLine(text: string, max = 500): string {
+  return escapeUnprintable(clip(text, max));
+}
+
   for (const key of keys.slice(0, -1)) {
     const next = node[key];
     if (typeof next !== 'object' || next === null) node[key] = {};

@@ -33,7 +33,7 @@ export const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 /** Why an interval text cannot be a schedule's cadence, or undefined when it can. */
 export function intervalProblem(text: string): string | undefined {
   const match = /^(\d+)(ms|s|m|h)$/.exec(text);
-  if (!match) return `"${text.slice(0, 40)}" is not a duration like 30s, 5m or 1h`;
+  if (!match) return `${JSON.stringify(text.slice(0, 40))} is not a duration like 30s, 5m or 1h`;
   const ms = durationMs(text);
   if (ms < MIN_INTERVAL_MS) return `every ${text} is too often: at least ${MIN_INTERVAL_MS / 1000}s`;
   if (ms > MAX_INTERVAL_MS) return `every ${text} is too rare: at most ${MAX_INTERVAL_MS / 3_600_000}h`;
@@ -52,7 +52,7 @@ export function validateSchedules(rows: readonly ResolvedSchedule[]): void {
       const problem = intervalProblem(row.cadence.every);
       return problem ? [`jobs.${row.job}.every: ${problem}`] : [];
     }
-    return /^([01]\d|2[0-3]):[0-5]\d$/.test(row.cadence.at) ? [] : [`jobs.${row.job}.at: "${row.cadence.at}" is not a time HH:MM`];
+    return /^([01]\d|2[0-3]):[0-5]\d$/.test(row.cadence.at) ? [] : [`jobs.${row.job}.at: ${JSON.stringify(row.cadence.at)} is not a time HH:MM`];
   });
   if (problems.length) throw new ScheduleTableError(`Invalid schedule table, nothing changed:\n  - ${problems.join('\n  - ')}`);
 }
