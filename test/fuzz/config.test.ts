@@ -82,7 +82,7 @@ function outcome(load: () => Config): 'valid' | 'refused' {
   try {
     config = load();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
     const [first, ...lines] = err.message.split('\n');
     expect(first).toBe('Invalid configuration:');
     expect(lines.length).toBeGreaterThan(0);
@@ -149,7 +149,7 @@ describe('the environment, fuzzed', () => {
         try {
           outcome(() => loadConfig(env));
         } catch (err) {
-          throw new Error(`env ${JSON.stringify(env)}: ${(err as Error).message}`);
+          throw new Error(`env ${JSON.stringify(env)}: ${(err as Error).message}`, { cause: err });
         }
         // Only variables set the config: a refusal names one, so the operator knows where to look.
         try {
