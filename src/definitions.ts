@@ -18,6 +18,12 @@ export const JOB_SEARCH_ATTRIBUTE = defineSearchAttributeKey('OpsJob', SearchAtt
 export const OUTCOME_SEARCH_ATTRIBUTE = defineSearchAttributeKey('OpsOutcome', SearchAttributeType.KEYWORD);
 export const CUSTOM_SEARCH_ATTRIBUTES = [JOB_SEARCH_ATTRIBUTE, OUTCOME_SEARCH_ATTRIBUTE] as const;
 
+/*
+ * The payload types below say what our own code sends. Anyone who can reach Temporal can send
+ * anything under these names, so every handler checks its payload (controls-model.ts,
+ * job-registry.ts) and drops a bad signal with a warning; the Update's validator refuses.
+ */
+
 // ops-controls
 export const getControlsQuery = defineQuery<ControlsState>('getControls');
 export const setControlsUpdate = defineUpdate<ControlsState, [ControlsChange]>('setControls');

@@ -9,7 +9,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { InvalidControlsChange, type ControlsState } from '../../src/controls-model';
-import { listAudit, readControls } from '../../src/store';
+import { listAudit, readControls, saveControls } from '../../src/store';
+import { opsctlFor } from '../helpers/opsctl';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -205,5 +206,56 @@ describe('hostile payloads to ops-controls and jobs', () => {
     const events = await historyOf(sys, 'hostile-notify');
     expect(failedTasks(events)).toEqual([]);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+  });
+});
+
+describe('opsctl and text that could forge lines', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem();
+    await sys.ops.ensureControls();
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  it('kill with a control-character or over-long reason exits 2 naming the field, and changes nothing', async () => {
+    const opsctl = opsctlFor(sys);
+    const before = await controlsNow(sys);
+    // opsctl refuses control characters in any argument, and the model refuses them in a reason.
+    const refused: [string, RegExp][] = [
+      ['ok\x1b[2K\rkill switch   off', /control character|reason: must be one line of printable text/],
+      ['line one\nline two', /control character|reason: must be one line of printable text/],
+      ['r'.repeat(501), /reason: at most 500 characters/],
+    ];
+    for (const [reason, message] of refused) {
+      const r = await opsctl('kill', 'on', '--reason', reason);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain('\x1b');
+    }
+    expect((await opsctl('kill', 'on', '--reason', 'r', '--actor', 'a'.repeat(101))).stderr).toContain('actor: at most 100 characters');
+    expect(await controlsNow(sys)).toEqual(before);
+  });
+
+  it('status prints a stored state with newlines and ANSI escapes (written before the caps) escaped, on its own lines', async () => {
+    const state = await controlsNow(sys);
+    // A state mirrored by an older version, then ops-controls restarted from it.
+    await saveControls(
+      sys.store.db,
+      { ...state, version: state.version + 1, updatedBy: 'root\x1b[1A\x1b[2K', reason: `fine\nkill switch   off\u202e${'x'.repeat(3000)}` },
+      { actor: 'old version', reason: 'forged', change: {} },
+    );
+    await sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).terminate('test: restart from the mirror');
+    await sys.ops.ensureControls();
+
+    const r = await opsctlFor(sys)('status');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).not.toContain('\u202e');
+    expect(r.stdout.match(/^kill switch/gm)).toHaveLength(1);
+    expect(r.stdout).toContain('by root\\x1b[1A\\x1b[2K: fine\\nkill switch   off\\u202e');
+    // The restarted workflow holds the old text clipped to the cap.
+    expect((await controlsNow(sys)).reason).toHaveLength(500);
   });
 });
