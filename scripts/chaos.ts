@@ -17,8 +17,10 @@ import { createLogger } from '../src/logger';
 import { freePort } from '../test/helpers/ports';
 import { scenarios, type ChaosContext, type Row } from './chaos/scenarios';
 import { startChaosServer } from './chaos/server';
+import { killChildrenOnInterrupt } from './chaos/children';
 
 async function main(): Promise<void> {
+  killChildrenOnInterrupt();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const logger = createLogger('warn', { pretty: false });
   const only = (process.env.CHAOS_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
+import { track } from './children';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -15,6 +16,7 @@ export async function lockSqlite(file: string, ms: number): Promise<{ released: 
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  track(child);
   let out = '';
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));

@@ -17,6 +17,7 @@ import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes, type CommsFakes } from 
 import { spawnCrashWorker, workerConfig, type CrashSettings, type CrashWorker } from '../../test/helpers/crash-worker';
 import { createChaosDatabase, lockSqlite } from './outages';
 import type { ChaosServer } from './server';
+import { track } from './children';
 import { addTally, emptyTally, tallySend, tallySource, type Tally } from './tally';
 
 export interface ChaosContext {
@@ -63,6 +64,8 @@ class Scope {
   }
 }
 
+const JOB_ACTIVITY_TIMEOUT_MS = 20_000;
+
 type Outcome = { tally: Tally; recoverMs: number | null; note: string };
 
 async function bounded(ctx: ChaosContext, name: string, budgetMs: number, body: (scope: Scope) => Promise<Outcome>): Promise<Row> {
@@ -91,7 +94,9 @@ async function boot(ctx: ChaosContext, scope: Scope, namespace: string, config: 
   mkdirSync(dataDir, { recursive: true });
   const sys = await bootSystem(
     { address: ctx.server.address, namespace, workflowBundle: ctx.bundlePath },
-    { startWorker: false, config: { ...config, dataDir } },
+    // A job activity lost with its worker is retried after this (5 min by default): the chaos
+    // run's recovery times count from a shorter one, so the whole run stays in minutes.
+    { startWorker: false, config: { limits: { activityTimeoutMs: JOB_ACTIVITY_TIMEOUT_MS }, ...config, dataDir } },
   );
   scope.defer(() => sys.close());
   return sys;
@@ -99,6 +104,7 @@ async function boot(ctx: ChaosContext, scope: Scope, namespace: string, config: 
 
 async function worker(sys: TestSystem, scope: Scope, name: string, crash: CrashSettings = {}): Promise<CrashWorker> {
   const w = await spawnCrashWorker(workerConfig(sys.config, sys.store), name, crash);
+  track(w.child);
   scope.defer(() => w.kill());
   return w;
 }
@@ -150,6 +156,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   }
 }
 
+const progress = (message: string): void => void process.stderr.write(`${message}\n`);
 const outcomes = (results: JobResult[]) => results.map((r) => r.outcome + (r.category ? ` (${r.category})` : '')).join(', ');
 const delays = (n: number, ms: number): Fault[] => Array.from({ length: n }, () => ({ delayMs: ms }));
 
@@ -255,13 +262,18 @@ function randomKills(namespace: string): Scenario {
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
         let lastKill = Date.now();
+        const pages = async () => (await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0;
         for (let life = 0; life < KILLS; life++) {
+          const before = await pages();
           const w = await worker(sys, scope, `life-${life}`);
-          await sleep(300 + Math.random() * 1_700);
+          // Each worker first gets the sync going again (a page committed), then dies at a random moment.
+          await waitFor(async () => (await pages()) > before || !(await isRunning(sys, workflowId)), 60_000, `life ${life}: the sync to move`);
+          await sleep(Math.random() * 1_500);
           if (!(await isRunning(sys, workflowId))) break;
           await w.kill();
           scope.blows += 1;
           lastKill = Date.now();
+          progress(`  kill ${scope.blows}: ${await pages()}/60 pages in`);
         }
         const atLastKill = (await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0;
         await worker(sys, scope, 'last');

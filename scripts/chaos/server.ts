@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { dynamicConfigArgs, searchAttributeArgs, temporalAnswers } from '../../src/temporal/dev-server';
 import type { Logger } from '../../src/logger';
+import { track } from './children';
 
 export interface ChaosServer {
   readonly address: string;
@@ -48,7 +49,7 @@ export async function startChaosServer(opts: {
 
   const start = async (): Promise<void> => {
     // Its output is not ours to read: ignored, so it can never die of a closed pipe.
-    const started = spawn(cli, args, { stdio: 'ignore' });
+    const started = track(spawn(cli, args, { stdio: 'ignore' }));
     child = started;
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await temporalAnswers(address, 1000))) {

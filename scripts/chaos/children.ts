@@ -1,0 +1,24 @@
+/**
+ * Every process the chaos run starts (dev server, workers, lock holders), so that an interrupted
+ * run (Ctrl-C, a timeout's SIGTERM) leaves none behind.
+ */
+import type { ChildProcess } from 'node:child_process';
+
+const children = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** On SIGINT or SIGTERM: SIGKILL every tracked child, then exit 130. */
+export function killChildrenOnInterrupt(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of children) child.kill('SIGKILL');
+      process.stderr.write(`chaos: interrupted by ${signal}; ${children.size} child processes killed\n`);
+      process.exit(130);
+    });
+  }
+}
