@@ -155,6 +155,8 @@ export const configSchema = z.strictObject({
       taskQueue: z.string().min(1).default(DEFAULT_TASK_QUEUE),
       /** A prebuilt workflow bundle (npm run build); without it the worker bundles at start. */
       workflowBundle: z.string().min(1).optional(),
+      /** npm start: how long Temporal may not answer before it is replaced, or npm start exits (75). */
+      lostAfterMs: positiveInt.default(30_000),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('.data'),
@@ -235,6 +237,7 @@ export const ENV_KEYS = {
   TEMPORAL_CLI_PATH: 'temporal.cliPath',
   TEMPORAL_TASK_QUEUE: 'temporal.taskQueue',
   OPS_WORKFLOW_BUNDLE: 'temporal.workflowBundle',
+  TEMPORAL_LOST_AFTER_MS: 'temporal.lostAfterMs',
   OPS_DATA_DIR: 'dataDir',
   DATABASE_URL: 'databaseUrl',
   LOG_LEVEL: 'logLevel',

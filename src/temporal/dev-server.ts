@@ -1,9 +1,14 @@
 /**
  * Temporal for `npm start`: the server at TEMPORAL_ADDRESS if one answers, else a
  * `temporal server start-dev` of our own on that port, its state in a file in the data dir.
+ *
+ * Our dev server survives our death cleanly instead of dying half-way: it has no pipes to us (its
+ * output goes to a log file in the data dir, so no SIGPIPE kills it once we are gone), and its pid
+ * is recorded there, so the next `npm start` that finds it answering knows it for ours, adopts it,
+ * and stops it at shutdown as if it had started it.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
@@ -12,14 +17,24 @@ import type { Config } from '../config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../definitions';
 import { findTemporalCli, type ProvisionLogger } from './cli-binary';
 
+/**
+ * Where the Temporal at TEMPORAL_ADDRESS came from: `started` by this call; `adopted`, a dev server
+ * an earlier personal-ops started on this data dir and left running when it died (now ours to
+ * supervise and stop); `external`, anything else that answered (another running personal-ops'
+ * dev server included), which is not ours to stop.
+ */
+export type TemporalOrigin = 'started' | 'adopted' | 'external';
+
 export interface TemporalHandle {
   address: string;
-  /** Set when we started the dev server (an external server's UI is not ours to know). */
+  origin: TemporalOrigin;
+  /** Set for a dev server of ours (an external server's UI is not ours to know). */
   uiUrl?: string;
+  /** True when the dev server is ours (started or adopted): stop() ends it. */
   startedDevServer: boolean;
-  /** The dev server's process id, when we started one. */
+  /** The dev server's process id, when it is ours. */
   pid?: number;
-  /** Stops the dev server we started (SIGTERM, SIGKILL after 10 s); a no-op for an external server. */
+  /** Stops the dev server if it is ours (SIGTERM, SIGKILL after 10 s); a no-op for an external server. */
   stop(): Promise<void>;
 }
 
@@ -29,7 +44,7 @@ export interface EnsureTemporalOptions {
   /** Passed to findTemporalCli. Default true: `npm start` on a fresh machine provisions the CLI. */
   allowBuild?: boolean;
   allowDownload?: boolean;
-  /** Called when our dev server dies without stop() (after it is logged as an error). */
+  /** Called when our dev server (started or adopted) dies without stop(), after it is logged as an error. */
   onUnexpectedExit?: (info: { code: number | null; signal: NodeJS.Signals | null }) => void;
 }
 
@@ -91,8 +106,13 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Whether the host of `address` is this machine (where we may start a dev server). */
+export function isLocalAddress(address: string): boolean {
+  return LOCAL_HOSTS.has(splitAddress(address).host);
+}
+
 /** Whether something listens on a local host:port; "localhost" may be either loopback. */
-async function listening(host: string, port: number): Promise<boolean> {
+export async function listening(host: string, port: number): Promise<boolean> {
   const hosts = host === 'localhost' ? ['127.0.0.1', '::1'] : host === '0.0.0.0' ? ['127.0.0.1'] : [host];
   const open = await Promise.all(hosts.map((h) => tcpOpen(h, port)));
   return open.includes(true);
@@ -146,6 +166,86 @@ export function devServerArgs(config: Config): string[] {
   ];
 }
 
+/** The dev server's output (stdout and stderr), in the data dir. */
+export function devServerLogPath(config: Config): string {
+  return resolve(config.dataDir, 'temporal-dev-server.log');
+}
+
+/** Which dev server a personal-ops started on this data dir, and which personal-ops runs it. */
+export function devServerRecordPath(config: Config): string {
+  return resolve(config.dataDir, 'temporal-dev-server.json');
+}
+
+function devServerDbPath(config: Config): string {
+  return resolve(config.dataDir, 'temporal.sqlite');
+}
+
+interface DevServerRecord {
+  pid: number;
+  /** The personal-ops process that supervises it. */
+  ownerPid: number;
+  address: string;
+  uiPort: number;
+  db: string;
+}
+
+/** Past this size the log is moved to `.1` when a dev server starts, so it stays bounded. */
+const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+const RECORD_MAX_BYTES = 4096;
+
+function writeRecord(config: Config, record: DevServerRecord): void {
+  writeFileSync(devServerRecordPath(config), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+}
+
+function removeRecord(config: Config, pid: number | undefined): void {
+  // Only our own record: another process may have recorded a newer server since.
+  if (readRecord(config)?.pid === pid) rmSync(devServerRecordPath(config), { force: true });
+}
+
+/** The record, or undefined when it is missing, too large or not ours in shape (never trusted further). */
+function readRecord(config: Config): DevServerRecord | undefined {
+  const path = devServerRecordPath(config);
+  try {
+    if (!existsSync(path) || statSync(path).size > RECORD_MAX_BYTES) return undefined;
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<DevServerRecord> | null;
+    const pid = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) > 1;
+    if (!raw || !pid(raw.pid) || !pid(raw.ownerPid) || typeof raw.address !== 'string' || typeof raw.db !== 'string') return undefined;
+    return { pid: raw.pid, ownerPid: raw.ownerPid, address: raw.address, uiPort: Number(raw.uiPort), db: raw.db };
+  } catch {
+    return undefined;
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The command line of a process, or undefined when it is gone (Linux /proc, else ps). */
+function commandLine(pid: number): string | undefined {
+  try {
+    if (existsSync('/proc/self/cmdline')) return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', timeout: 2000 });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The dev server recorded in the data dir, if it is still that process (a recycled pid is not:
+ * its command line must be a dev server on our database file) and serves this address.
+ */
+function recordedDevServer(config: Config): DevServerRecord | undefined {
+  const record = readRecord(config);
+  if (!record || record.address !== config.temporal.address || record.db !== devServerDbPath(config)) return undefined;
+  const cmd = commandLine(record.pid);
+  return cmd?.includes('start-dev') && cmd.includes(record.db) ? record : undefined;
+}
+
 export async function ensureTemporal(
   config: Config,
   logger: ProvisionLogger,
@@ -154,8 +254,17 @@ export async function ensureTemporal(
   const { address, namespace, uiPort } = config.temporal;
   const found = await probe(address, namespace, 2000);
   if (found === 'up') {
-    logger.info({ address, namespace }, 'using the Temporal server that answers at TEMPORAL_ADDRESS');
-    return { address, startedDevServer: false, stop: async () => undefined };
+    const recorded = recordedDevServer(config);
+    if (recorded && !processAlive(recorded.ownerPid)) return adopt(config, recorded, logger, opts);
+    if (recorded) {
+      logger.info(
+        { address, namespace, pid: recorded.pid, ownerPid: recorded.ownerPid },
+        `using the Temporal dev server that another running personal-ops (pid ${recorded.ownerPid}) started; it stops it`,
+      );
+    } else {
+      logger.info({ address, namespace }, 'using the Temporal server that answers at TEMPORAL_ADDRESS');
+    }
+    return { address, origin: 'external', startedDevServer: false, stop: async () => undefined };
   }
   if (found === 'no-namespace') {
     throw new Error(
@@ -190,18 +299,29 @@ export async function ensureTemporal(
   });
   mkdirSync(config.dataDir, { recursive: true });
   const args = devServerArgs(config);
-  logger.info({ cli, address, db: resolve(config.dataDir, 'temporal.sqlite') }, 'no Temporal server answers: starting a dev server');
-  const server = spawnServer(cli, args, logger, opts.onUnexpectedExit);
+  const logPath = devServerLogPath(config);
+  logger.info({ cli, address, db: devServerDbPath(config), log: logPath }, 'no Temporal server answers: starting a dev server');
+  const server = spawnServer(cli, args, logPath, logger, (info) => {
+    removeRecord(config, server.pid);
+    opts.onUnexpectedExit?.(info);
+  });
+  if (server.pid !== undefined) {
+    writeRecord(config, { pid: server.pid, ownerPid: process.pid, address, uiPort, db: devServerDbPath(config) });
+  }
 
+  const stopAndForget = async (): Promise<void> => {
+    await server.stop();
+    removeRecord(config, server.pid);
+  };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
     if (server.ended()) {
-      await server.stop();
+      await stopAndForget();
       throw new Error(`The Temporal dev server exited while starting on ${address}.\n${server.tail()}`);
     }
     if ((await probe(address, namespace, 1000)) === 'up') break;
     if (Date.now() > deadline) {
-      await server.stop();
+      await stopAndForget();
       throw new Error(
         `The Temporal dev server did not answer on ${address} within ${Math.round((opts.startTimeoutMs ?? 60_000) / 1000)} s.\n${server.tail()}`,
       );
@@ -210,37 +330,113 @@ export async function ensureTemporal(
   }
   server.started();
   const uiUrl = `http://localhost:${uiPort}`;
-  logger.info({ address, namespace, uiUrl }, `Temporal dev server running; Web UI at ${uiUrl}`);
-  return { address, uiUrl, startedDevServer: true, pid: server.pid, stop: server.stop };
+  logger.info({ address, namespace, uiUrl, pid: server.pid }, `Temporal dev server running; Web UI at ${uiUrl}`);
+  return { address, origin: 'started', uiUrl, startedDevServer: true, pid: server.pid, stop: stopAndForget };
+}
+
+const ADOPTED_WATCH_MS = 1000;
+
+/** Takes over the dev server an earlier personal-ops left running: ours to watch and to stop. */
+function adopt(config: Config, record: DevServerRecord, logger: ProvisionLogger, opts: EnsureTemporalOptions): TemporalHandle {
+  const { address, namespace, uiPort } = config.temporal;
+  const { pid } = record;
+  writeRecord(config, { ...record, ownerPid: process.pid });
+  const uiUrl = `http://localhost:${uiPort}`;
+  logger.info(
+    { address, namespace, pid, previousOwnerPid: record.ownerPid, uiUrl, log: devServerLogPath(config) },
+    `adopting the Temporal dev server (pid ${pid}) that an earlier personal-ops started and left running; Web UI at ${uiUrl}`,
+  );
+  let stopping = false;
+  // Not our child, so no exit event: its pid is watched instead.
+  const watch = setInterval(() => {
+    if (stopping || processAlive(pid)) return;
+    clearInterval(watch);
+    removeRecord(config, pid);
+    logger.error(
+      { pid, log: devServerLogPath(config) },
+      'THE TEMPORAL DEV SERVER DIED: workflows, schedules and the Web UI are down until it runs again',
+    );
+    opts.onUnexpectedExit?.({ code: null, signal: null });
+  }, ADOPTED_WATCH_MS);
+  watch.unref();
+  const onParentExit = (): void => {
+    if (processAlive(pid)) process.kill(pid, 'SIGTERM');
+  };
+  process.once('exit', onParentExit);
+
+  let stopPromise: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopPromise ??= (async () => {
+      stopping = true;
+      clearInterval(watch);
+      process.removeListener('exit', onParentExit);
+      if (processAlive(pid)) {
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + STOP_GRACE_MS;
+        while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        if (processAlive(pid)) {
+          logger.warn({ pid }, `the Temporal dev server ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killing it`);
+          process.kill(pid, 'SIGKILL');
+          while (processAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      removeRecord(config, pid);
+      logger.info({ pid }, 'Temporal dev server stopped');
+    })();
+    return stopPromise;
+  };
+  return { address, origin: 'adopted', uiUrl, startedDevServer: true, pid, stop };
 }
 
 interface DevServer {
   pid: number | undefined;
   ended(): boolean;
-  /** The end of the server's output, stderr first, for error messages. */
+  /** The end of what the server wrote to its log since this start, for error messages. */
   tail(): string;
   /** Marks start-up done: from now on an exit we did not ask for is reported. */
   started(): void;
   stop(): Promise<void>;
 }
 
+const TAIL_BYTES = 8000;
+
+/** The last lines `path` got after byte `from`. */
+function readTail(path: string, from: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - TAIL_BYTES);
+    const buffer = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buffer, 0, buffer.length, start);
+    return buffer.toString('utf8').trim().split('\n').slice(-20).join('\n');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 function spawnServer(
   cli: string,
   args: string[],
+  logPath: string,
   logger: ProvisionLogger,
   onUnexpectedExit: EnsureTemporalOptions['onUnexpectedExit'],
 ): DevServer {
+  if (existsSync(logPath) && statSync(logPath).size > LOG_ROTATE_BYTES) renameSync(logPath, `${logPath}.1`);
+  const out = openSync(logPath, 'a', 0o600);
+  const from = fstatSync(out).size;
   // Its own process group: Ctrl-C in the terminal reaches only us, and we stop the server after
-  // the worker, instead of the server dying first under a worker still shutting down.
-  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  // Both pipes are always drained: a full pipe would block the server.
-  child.stdout!.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4000)));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
+  // the worker, instead of the server dying first under a worker still shutting down. A file, not a
+  // pipe, for its output: a pipe breaks when we die, and the server then dies of SIGPIPE at its next
+  // log line, minutes later, under whichever personal-ops adopted it meanwhile.
+  const child = spawn(cli, args, { stdio: ['ignore', out, out], detached: true });
+  closeSync(out);
+  let spawnError = '';
   const tail = (): string => {
-    const lines = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n');
-    return lines ? `Its last output (${stderr.trim() ? 'stderr' : 'stdout'}):\n${lines}` : 'It printed nothing.';
+    const lines = [readTail(logPath, from), spawnError].filter(Boolean).join('\n');
+    return lines ? `Its last output (${logPath}):\n${lines}` : `It printed nothing (${logPath}).`;
   };
 
   let running = false;
@@ -249,20 +445,21 @@ function spawnServer(
   const exited = new Promise<void>((done) => child.once('close', () => done()));
   child.once('error', (err) => {
     spawnFailed = true;
-    stderr += `\n${err.message}`;
+    spawnError = err.message;
   });
   const ended = (): boolean => spawnFailed || child.exitCode !== null || child.signalCode !== null;
   child.once('exit', (code, signal) => {
     if (!running || stopping) return;
     logger.error(
       { code, signal, pid: child.pid, output: tail() },
-      'THE TEMPORAL DEV SERVER DIED: workflows, schedules and the Web UI are down until personal-ops restarts',
+      'THE TEMPORAL DEV SERVER DIED: workflows, schedules and the Web UI are down until it runs again',
     );
     onUnexpectedExit?.({ code, signal });
   });
 
-  // If this process ends without stop() (a crash, process.exit), the server must not outlive it
-  // holding the port and the database file.
+  // If this process ends without stop() (an uncaught error, process.exit), the server must not
+  // outlive it holding the port and the database file. (After a SIGKILL nothing runs here: the
+  // server then lives on cleanly, and the next personal-ops adopts it.)
   const onParentExit = (): void => {
     child.kill('SIGTERM');
   };

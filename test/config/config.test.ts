@@ -95,6 +95,7 @@ describe('environment variables', () => {
     TEMPORAL_CLI_PATH: ['/opt/temporal/bin/temporal', '/opt/temporal/bin/temporal'],
     TEMPORAL_TASK_QUEUE: ['ops-jobs-2', 'ops-jobs-2'],
     OPS_WORKFLOW_BUNDLE: ['/app/dist/workflow-bundle.js', '/app/dist/workflow-bundle.js'],
+    TEMPORAL_LOST_AFTER_MS: ['5000', 5000],
     OPS_DATA_DIR: ['/data', '/data'],
     DATABASE_URL: ['postgres://ops:secret@db:5432/personal_ops', 'postgres://ops:secret@db:5432/personal_ops'],
     LOG_LEVEL: ['debug', 'debug'],

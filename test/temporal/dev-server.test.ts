@@ -1,11 +1,17 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { configSchema, type Config } from '../../src/config';
-import { ensureTemporal, temporalAnswers, type TemporalHandle } from '../../src/temporal/dev-server';
+import {
+  devServerLogPath,
+  devServerRecordPath,
+  ensureTemporal,
+  temporalAnswers,
+  type TemporalHandle,
+} from '../../src/temporal/dev-server';
 import { claimNamespace, connectClient } from '../helpers/temporal';
 import { freePort } from '../helpers/ports';
 
@@ -98,11 +104,45 @@ describe('ensureTemporal: the server at TEMPORAL_ADDRESS, or a dev server of our
     );
   });
 
+  it('writes its output to a log file in the data dir (no pipe to us) and records its pid there', async () => {
+    const config = await devConfig();
+    const started = await ensureTemporal(config, spyLogger(), noProvisioning);
+    handles.push(started);
+    const record = JSON.parse(readFileSync(devServerRecordPath(config), 'utf8')) as Record<string, unknown>;
+    expect(record).toMatchObject({ pid: started.pid, ownerPid: process.pid, address: config.temporal.address });
+    const fd = (n: string): string => {
+      try {
+        return readlinkSync(`/proc/${started.pid}/fd/${n}`);
+      } catch {
+        return ''; // no such descriptor
+      }
+    };
+    expect(fd('1')).toBe(devServerLogPath(config));
+    expect(fd('2')).toBe(devServerLogPath(config));
+    expect(fd('0')).toBe('/dev/null');
+    await started.stop();
+    expect(existsSync(devServerRecordPath(config))).toBe(false);
+  });
+
+  it('a record whose pid is now another process is not trusted: that server is external, never stopped', async () => {
+    const config = await devConfig();
+    const address = inject('temporalAddress');
+    const elsewhere = { ...config, temporal: { ...config.temporal, address } };
+    writeFileSync(
+      devServerRecordPath(elsewhere),
+      JSON.stringify({ pid: process.pid, ownerPid: 999_999_999, address, uiPort: 1, db: join(config.dataDir, 'temporal.sqlite') }),
+    );
+    const handle = await ensureTemporal(elsewhere, spyLogger(), noProvisioning);
+    expect(handle).toMatchObject({ origin: 'external', startedDevServer: false });
+    await handle.stop();
+    expect(await temporalAnswers(address)).toBe(true);
+  });
+
   it('a dev server that fails to start: the error carries the end of its stderr', async () => {
     const cliPath = fakeCli('echo "listen tcp 127.0.0.1: bind: address already in use" >&2\nexit 1');
     const config = await devConfig({ cliPath });
     await expect(ensureTemporal(config, spyLogger(), noProvisioning)).rejects.toThrow(
-      /exited while starting[\s\S]*stderr[\s\S]*bind: address already in use/,
+      /exited while starting[\s\S]*temporal-dev-server\.log[\s\S]*bind: address already in use/,
     );
   });
 
