@@ -7,20 +7,37 @@ import { JOB_NAMES } from '../../src/jobs';
 
 const DIR = join(__dirname, '..', 'histories');
 
+/**
+ * Branches recorded beside one ordinary run per workflow (test/replay/record-histories.ts). Files
+ * are only ever added, so histories of older workflow code stay here and keep being replayed.
+ */
+const BRANCHES = [
+  'opsControls-continued-as-new', // the run that continued as new
+  'opsControls-after-continue-as-new', // the run after it, with state and registry carried over
+  'sync_notion-killed', // a production job whose activity the kill switch cancelled
+  'daily_digest-already-sent',
+  'daily_digest-suppressed', // sent during quiet hours: the router suppressed it
+  'daily_digest-comms-off', // comms off: the guard stops it before any step
+  'sync_n8n-page-budget', // sources.maxPagesPerRun reached, more to do
+  'process_retry_queue-exhausted', // a dead letter's last automatic attempt
+];
+
+function loadHistory(file: string) {
+  return historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
+}
+
 describe('recorded histories replay against the current workflow code', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
-  it('has a history of every job and of ops-controls', () => {
+  it('has a history of every job, of ops-controls and of every recorded branch', () => {
     const names = files.map((f) => f.replace(/\.json$/, ''));
     for (const job of JOB_NAMES) expect(names).toContain(job);
     expect(names).toContain('opsControls');
+    for (const branch of BRANCHES) expect(names).toContain(branch);
   });
 
   it('replays every history without a determinism error', async () => {
-    const histories = files.map((file) => ({
-      workflowId: file,
-      history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),
-    }));
+    const histories = files.map((file) => ({ workflowId: file, history: loadHistory(file) }));
     const results = [];
     for await (const result of Worker.runReplayHistories(
       { workflowsPath: join(__dirname, '..', 'workflows', 'index.ts'), replayName: 'replay-test' },
@@ -28,19 +45,32 @@ describe('recorded histories replay against the current workflow code', () => {
     )) {
       results.push({ file: result.workflowId, error: result.error ? String(result.error) : undefined });
     }
-    expect(results).toHaveLength(files.length);
+    expect(results.map((r) => r.file).sort()).toEqual([...files].sort());
     expect(results.filter((r) => r.error)).toEqual([]);
+  });
+
+  it('the continue-as-new histories end in, and start from, a continue-as-new', () => {
+    const continued = loadHistory('opsControls-continued-as-new.json').events ?? [];
+    expect(continued.at(-1)!.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    const after = loadHistory('opsControls-after-continue-as-new.json').events ?? [];
+    expect(after[0]!.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
   });
 });
 
-describe('the replay test catches a non-deterministic change', () => {
+describe('the replay test catches a non-deterministic change, and patched() makes the change safe', () => {
+  const replay = (workflowsPath: string) =>
+    Worker.runReplayHistory({ workflowsPath, replayName: 'replay-changed' }, loadHistory('health_monitor.json')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
   it('health_monitor with its activities reordered fails replay with a DeterminismViolationError', async () => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, 'health_monitor.json'), 'utf8')));
-    const err = await Worker.runReplayHistory(
-      { workflowsPath: join(__dirname, 'changed-workflows.ts'), replayName: 'replay-changed' },
-      history,
-    ).catch((e: unknown) => e);
+    const err = await replay(join(__dirname, 'changed-workflows.ts'));
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('DeterminismViolationError');
+  });
+
+  it('the same reordering gated by patched() replays the old history', async () => {
+    expect(await replay(join(__dirname, 'patched-workflows.ts'))).toBeUndefined();
   });
 });
