@@ -372,6 +372,7 @@ function adopt(config: Config, record: DevServerRecord, logger: ProvisionLogger,
       process.removeListener('exit', onParentExit);
       if (processAlive(pid)) {
         process.kill(pid, 'SIGTERM');
+        process.kill(pid, 'SIGCONT'); // a stopped server acts on SIGTERM only once continued
         const deadline = Date.now() + STOP_GRACE_MS;
         while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         if (processAlive(pid)) {
@@ -472,6 +473,7 @@ function spawnServer(
       process.removeListener('exit', onParentExit);
       if (!ended()) {
         child.kill('SIGTERM');
+        child.kill('SIGCONT'); // a stopped server (SIGSTOP, a debugger) acts on SIGTERM only once continued
         const killer = setTimeout(() => {
           logger.warn({ pid: child.pid }, `the Temporal dev server ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killing it`);
           child.kill('SIGKILL');

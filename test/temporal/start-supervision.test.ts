@@ -218,6 +218,26 @@ describe('npm start supervises the Temporal dev server it started', () => {
     expect(existsSync(devServerRecordPath(config))).toBe(false);
   }, 150_000);
 
+  it('one that is alive but does not answer (SIGSTOP) is stopped and started again', async () => {
+    const config = await localConfig();
+    const logger = spyLogger();
+    const supervisor = await superviseTemporal(config, logger, { ...noProvisioning, lostAfterMs: 1500, probeEveryMs: 300 });
+    try {
+      const hung = supervisor.current().pid!;
+      leftovers.push(hung);
+      process.kill(hung, 'SIGSTOP');
+      await vi.waitFor(() => expect(supervisor.current().pid).not.toBe(hung), { timeout: 40_000, interval: 200 });
+      expect(processAlive(hung)).toBe(false);
+      expect(await temporalAnswers(config.temporal.address)).toBe(true);
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.anything(),
+        expect.stringMatching(/\(pid \d+\) is running but has not answered for \d+ s: starting a Temporal dev server on .* again/),
+      );
+    } finally {
+      await supervisor.stop();
+    }
+  }, 60_000);
+
   it('gives up after too many restarts in the window', async () => {
     const config = await localConfig();
     const logger = spyLogger();
