@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   process.exitCode = bad.length ? 1 : 0;
 }
 
-const COLUMNS = ['scenario', 'runs', 'blows', 'expected', 'lost', 'duplicated', 'recover s', 'notes'] as const;
+const COLUMNS = ['scenario', 'runs', 'blows', 'expected', 'lost', 'duplicated', 'moving s', 'done s', 'notes'] as const;
 
 function cells(r: Row): string[] {
   return [
@@ -69,10 +69,13 @@ function cells(r: Row): string[] {
     String(r.expected),
     String(r.lost),
     String(r.duplicated),
-    r.recoverMs === null ? '-' : (r.recoverMs / 1000).toFixed(1),
+    seconds(r.resumedMs),
+    seconds(r.recoverMs),
     r.error ? `ERROR: ${r.error}` : r.note,
   ];
 }
+
+const seconds = (ms: number | null): string => (ms === null ? '-' : (ms / 1000).toFixed(1));
 
 function table(rows: Row[]): string {
   const all = [COLUMNS as readonly string[], ...rows.map(cells)];

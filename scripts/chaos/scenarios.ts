@@ -10,6 +10,7 @@ import type { JobResult } from '../../src/definitions';
 import type { JobName } from '../../src/jobs';
 import { sqlitePath } from '../../src/config';
 import { getSourceSync, listIncidents } from '../../src/store';
+import type { SourceName } from '../../src/sources';
 import { HubSpotFake, N8nFake, NotionFake, TelegramFake, type HttpFake } from '../../test/fakes';
 import type { Fault } from '../../test/fakes/http-fake';
 import { bootSystem, TEST_DATABASE_URL, type TestSystem } from '../../test/helpers/boot';
@@ -35,6 +36,8 @@ export interface Row {
   expected: number;
   lost: number;
   duplicated: number;
+  /** From the last blow (its end, for an outage) until the work moved again (a page committed). */
+  resumedMs: number | null;
   /** From the last blow (its end, for an outage) until every expected item was in. */
   recoverMs: number | null;
   note: string;
@@ -66,7 +69,7 @@ class Scope {
 
 const JOB_ACTIVITY_TIMEOUT_MS = 20_000;
 
-type Outcome = { tally: Tally; recoverMs: number | null; note: string };
+type Outcome = { tally: Tally; resumedMs?: number | null; recoverMs: number | null; note: string };
 
 async function bounded(ctx: ChaosContext, name: string, budgetMs: number, body: (scope: Scope) => Promise<Outcome>): Promise<Row> {
   const scope = new Scope();
@@ -75,12 +78,12 @@ async function bounded(ctx: ChaosContext, name: string, budgetMs: number, body: 
     timer = setTimeout(() => reject(new Error(`did not finish in ${budgetMs / 1000} s`)), budgetMs);
   });
   try {
-    const { tally, recoverMs, note } = await Promise.race([body(scope), timeout]);
-    return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), recoverMs, note, detail: tally.detail };
+    const { tally, resumedMs, recoverMs, note } = await Promise.race([body(scope), timeout]);
+    return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), resumedMs: resumedMs ?? recoverMs, recoverMs, note, detail: tally.detail };
   } catch (err) {
     const tally = scope.measure ? await scope.measure().catch(() => emptyTally()) : emptyTally();
     const error = (err as Error).message.split('\n')[0]!.slice(0, 200);
-    return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), recoverMs: null, note: '', error, detail: tally.detail };
+    return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), resumedMs: null, recoverMs: null, note: '', error, detail: tally.detail };
   } finally {
     clearTimeout(timer);
     await scope.close();
@@ -94,9 +97,10 @@ async function boot(ctx: ChaosContext, scope: Scope, namespace: string, config: 
   mkdirSync(dataDir, { recursive: true });
   const sys = await bootSystem(
     { address: ctx.server.address, namespace, workflowBundle: ctx.bundlePath },
-    // A job activity lost with its worker is retried after this (5 min by default): the chaos
-    // run's recovery times count from a shorter one, so the whole run stays in minutes.
-    { startWorker: false, config: { limits: { activityTimeoutMs: JOB_ACTIVITY_TIMEOUT_MS }, ...config, dataDir } },
+    // The production retry policy (not the tests' fast one). A job activity lost with its worker
+    // is retried after activityTimeoutMs (5 min by default): the chaos run counts from a shorter
+    // one, so the whole run stays in minutes.
+    { startWorker: false, config: { retry: {}, limits: { activityTimeoutMs: JOB_ACTIVITY_TIMEOUT_MS }, ...config, dataDir } },
   );
   scope.defer(() => sys.close());
   return sys;
@@ -144,6 +148,22 @@ async function runUntilDone(sys: TestSystem, scope: Scope, job: JobName, first?:
   }
 }
 
+/**
+ * Resolves with the time from `since` until the source's sync committed a page beyond `pages`
+ * (or ended); null if it did not within 5 minutes.
+ */
+async function resumedAfter(sys: TestSystem, source: SourceName, pages: number, since: number): Promise<number | null> {
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const row = await getSourceSync(sys.store.db, source).catch(() => undefined);
+    if (row && (row.run_pages > pages || row.status !== 'running')) return Date.now() - since;
+    await sleep(100);
+  }
+  return null;
+}
+
+const pagesOf = async (sys: TestSystem, source: SourceName): Promise<number> => (await getSourceSync(sys.store.db, source))?.run_pages ?? 0;
+
 async function isRunning(sys: TestSystem, workflowId: string): Promise<boolean> {
   return (await sys.client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
 }
@@ -179,10 +199,12 @@ function syncCrashPoint(point: CrashPoint, namespace: string): Scenario {
         const exit = await armed.exited;
         scope.blows = 1;
         const died = Date.now();
+        const resumed = resumedAfter(sys, 'hubspot', await pagesOf(sys, 'hubspot'), died);
         await worker(sys, scope, 'fresh');
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
           tally: await tallySource(sys.store, 'hubspot', SYNC_CONTACTS),
+          resumedMs: await resumed,
           recoverMs: Date.now() - died,
           note: `worker ${exit.signal ?? exit.code} at page 3; ${outcomes(results)}; ${hubspot.requests.length} requests for 5 pages`,
         };
@@ -275,11 +297,13 @@ function randomKills(namespace: string): Scenario {
           lastKill = Date.now();
           progress(`  kill ${scope.blows}: ${await pages()}/60 pages in`);
         }
-        const atLastKill = (await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0;
+        const atLastKill = await pagesOf(sys, 'hubspot');
+        const resumed = resumedAfter(sys, 'hubspot', atLastKill, lastKill);
         await worker(sys, scope, 'last');
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
           tally: await tallySource(sys.store, 'hubspot', KILL_CONTACTS),
+          resumedMs: await resumed,
           recoverMs: Date.now() - lastKill,
           note: `${scope.blows} kills, a new worker each time; ${atLastKill}/60 pages in at the last kill; ${outcomes(results)}`,
         };
@@ -319,9 +343,11 @@ function temporalRestarts(namespace: string): Scenario {
             w = await worker(sys, scope, `after-restart-${i}`);
           }
         }
+        const resumed = resumedAfter(sys, 'hubspot', await pagesOf(sys, 'hubspot'), lastRestart);
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
           tally: await tallySource(sys.store, 'hubspot', RESTART_CONTACTS),
+          resumedMs: await resumed,
           recoverMs: Date.now() - lastRestart,
           note: `same db file each time; workers that exited: ${workersLost}; ${outcomes(results)}`,
         };
@@ -355,6 +381,7 @@ function storeOutage(dialect: 'sqlite' | 'postgres', namespace: string): Scenari
         scope.runs = 1;
         await waitFor(async () => ((await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0) >= 3, 60_000, 'the sync to commit 3 pages');
         scope.blows = 1;
+        const atOutage = await pagesOf(sys, 'hubspot');
         if (database) {
           await database.outage(OUTAGE_MS);
         } else {
@@ -362,9 +389,11 @@ function storeOutage(dialect: 'sqlite' | 'postgres', namespace: string): Scenari
           await lock.released;
         }
         const back = Date.now();
+        const resumed = resumedAfter(sys, 'hubspot', atOutage, back);
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId, 4);
         return {
           tally: await tallySource(sys.store, 'hubspot', OUTAGE_CONTACTS),
+          resumedMs: await resumed,
           recoverMs: Date.now() - back,
           note: `${dialect === 'postgres' ? 'database refused connections, sessions terminated' : 'exclusive lock held by another process'}; ${outcomes(results)}`,
         };
@@ -410,6 +439,7 @@ function apiFaults(namespace: string): Scenario {
         for (const wf of ['wf-ok-1', 'wf-ok-2']) n8n.addFailures(wf, 2, recent);
         for (let i = 0; i < chatMessages; i++) telegram.sendFromUser({ chatId: Number(OPERATOR_CHAT), text: `note ${i}` });
         const injected = [hubspot, notion, n8n, telegram].reduce((sum, f) => sum + injectFaults(f, 200), 0);
+        scope.blows = injected;
         const sys = await boot(ctx, scope, namespace, {
           sources: {
             pageTimeoutMs: 5_000,
