@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors';
 import { listIncidents } from '../../src/store';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
+// A streak is the job's history of runs, so each test builds its own on a system of its own:
+// any test passes alone and in any order.
 describe('consecutive failures of one job', () => {
   let sys: TestSystem;
   let n = 0;
-  beforeAll(async () => {
+  beforeEach(async () => {
     sys = await startSystem();
     sys.acts.faults.set('bad', { times: Number.MAX_SAFE_INTEGER, error: () => new ValidationError('bad payload') });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await sys.close();
   });
 
@@ -29,6 +31,9 @@ describe('consecutive failures of one job', () => {
   });
 
   it('the third failure in a row raises one alert incident; the fourth adds none', async () => {
+    await run('bad');
+    await run('bad');
+    expect(await alerts()).toHaveLength(0);
     await run('bad');
     expect(await alerts()).toHaveLength(1);
     expect((await alerts())[0]).toMatchObject({ severity: 'WARN', status: 'open' });

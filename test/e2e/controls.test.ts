@@ -5,32 +5,47 @@ import { InvalidControlsChange } from '../../src/controls-model';
 import { listAudit, readControls } from '../../src/store';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
+const CONFIG = { config: { controls: { quietHours: { start: '21:30' } } } };
+
+/**
+ * Every test leaves the controls as it found them, and asserts changes relative to the state it
+ * found, so the tests pass alone and in any order on the file's one system.
+ */
 describe('ops-controls', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem({ config: { controls: { quietHours: { start: '21:30' } } } });
+    sys = await startSystem(CONFIG);
   });
   afterAll(async () => {
     await sys.close();
   });
 
   it('starts from the configured defaults', async () => {
-    const state = await sys.ops.getControls();
-    expect(state).toMatchObject({
-      killSwitch: false,
-      jobsEnabled: true,
-      commsEnabled: true,
-      writeEnabled: true,
-      quietHours: { enabled: false, start: '21:30', end: '07:00', timeZone: 'America/Chicago' },
-      version: 0,
-    });
+    // A system of its own: the shared one may have been changed by a test before this one.
+    const fresh = await startSystem(CONFIG);
+    try {
+      const state = await fresh.ops.getControls();
+      expect(state).toMatchObject({
+        killSwitch: false,
+        jobsEnabled: true,
+        commsEnabled: true,
+        writeEnabled: true,
+        quietHours: { enabled: false, start: '21:30', end: '07:00', timeZone: 'America/Chicago' },
+        version: 0,
+      });
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a change is applied, mirrored in the store and audited with who and why', async () => {
+    const { version } = await sys.ops.getControls();
     const state = await sys.ops.changeControls({ commsEnabled: false, actor: 'jonah', reason: 'travelling' });
-    expect(state).toMatchObject({ commsEnabled: false, version: 1, updatedBy: 'jonah', reason: 'travelling' });
-    expect(await readControls(sys.store.db)).toMatchObject({ commsEnabled: false, version: 1 });
-    const [row] = await listAudit(sys.store.db, { job: 'controls.update', limit: 1 });
+    await sys.ops.changeControls({ commsEnabled: true, actor: 'test', reason: 'restore' });
+    expect(state).toMatchObject({ commsEnabled: false, version: version + 1, updatedBy: 'jonah', reason: 'travelling' });
+    expect(await readControls(sys.store.db)).toMatchObject({ commsEnabled: true, version: version + 2 });
+    const latest = await listAudit(sys.store.db, { job: 'controls.update', limit: 2 });
+    const row = latest.find((r) => r.actor === 'jonah');
     expect(row).toMatchObject({ action_type: 'control', actor: 'jonah', reason: 'travelling' });
     expect(JSON.parse(row!.input_data as string)).toEqual({ commsEnabled: false });
   });
@@ -64,12 +79,15 @@ describe('ops-controls', () => {
   });
 
   it('survives a worker restart', async () => {
-    await sys.ops.changeControls({ jobsEnabled: false, actor: 'jonah', reason: 'restart test' });
-    await sys.stopWorker();
-    await sys.startWorker();
-    const state = await sys.ops.getControls();
-    expect(state).toMatchObject({ jobsEnabled: false, commsEnabled: false, updatedBy: 'jonah' });
-    await sys.ops.changeControls({ jobsEnabled: true, commsEnabled: true, actor: 'jonah', reason: 'back' });
+    await sys.ops.changeControls({ jobsEnabled: false, commsEnabled: false, actor: 'jonah', reason: 'restart test' });
+    try {
+      await sys.stopWorker();
+      await sys.startWorker();
+      const state = await sys.ops.getControls();
+      expect(state).toMatchObject({ jobsEnabled: false, commsEnabled: false, updatedBy: 'jonah', reason: 'restart test' });
+    } finally {
+      await sys.ops.changeControls({ jobsEnabled: true, commsEnabled: true, actor: 'jonah', reason: 'back' });
+    }
   });
 
   it('stays small: continues as new and keeps its state and its running jobs', async () => {
@@ -97,11 +115,14 @@ describe('ops-controls', () => {
 
     // The new run still knows the job: the kill switch reaches it (its gate never opens).
     await sys.ops.setKillSwitch(true, { actor: 'test', reason: 'after continue-as-new' });
-    const result = await Promise.race([
-      sys.ops.jobResult(blocked),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the job never heard of the kill switch')), 15_000)),
-    ]);
-    expect(result).toMatchObject({ outcome: 'skipped', reason: 'Kill switch is active' });
-    await sys.ops.setKillSwitch(false, { actor: 'test', reason: 'done' });
+    try {
+      const result = await Promise.race([
+        sys.ops.jobResult(blocked),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the job never heard of the kill switch')), 15_000)),
+      ]);
+      expect(result).toMatchObject({ outcome: 'skipped', reason: 'Kill switch is active' });
+    } finally {
+      await sys.ops.changeControls({ killSwitch: false, commsEnabled: before.commsEnabled, actor: 'test', reason: 'done' });
+    }
   });
 });

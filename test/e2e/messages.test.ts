@@ -1,6 +1,10 @@
 /**
  * The daily digest, the morning call and alert delivery end to end: real workflows on the dev
  * server, the real channel clients against local fakes of Telegram, Salesmsg and Twilio.
+ *
+ * Every test sets up the state it needs (today's digest sent, earlier failed mornings on explicit
+ * days) and counts messages relative to what it found, so any test passes alone and in any order.
+ * The day is the one the job itself reports, never the test's own reading of the clock.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -86,7 +90,21 @@ function activityRuns(events: HistoryEvent[], name: string): { scheduledId: numb
     }));
 }
 
-describe('the daily digest', () => {
+/** The local calendar day `days` before `day` ("YYYY-MM-DD"), by calendar arithmetic (no DST surprises). */
+function daysBefore(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d - days)).toISOString().slice(0, 10);
+}
+
+/** Today's digest, sent by this run or found sent by an earlier one. */
+async function digestSentToday(sys: TestSystem): Promise<void> {
+  const result = await sys.ops.runJob('daily_digest');
+  if (result.outcome === 'succeeded') return;
+  expect(result).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/was already sent/) as string });
+}
+
+describe('the daily digest of a system that has done nothing yet', () => {
+  // A system of its own: the figures and bullets below count everything the system ever did.
   const { fakes, sys } = systemWithComms();
 
   it('folds held alerts into at most 5 bullets, most important first, with no secret in it, and marks them delivered', async () => {
@@ -114,23 +132,37 @@ describe('the daily digest', () => {
     expect(digest!.text).toContain('Proposals: not tracked yet · Corrections applied: not tracked yet');
     for (const secret of [PLANTED_HUBSPOT_TOKEN, fakes().telegram.token, OPERATOR_PHONE]) expect(digest!.text).not.toContain(secret);
     expect(await listNotifications(sys().store.db, { status: 'held' })).toHaveLength(0);
-    expect((await getNotification(sys().store.db, 'plant:1'))!.delivered_in).toBe(`daily_digest:${localDay(new Date(), 'America/Chicago')}`);
+    const { day } = result.output as { day: string };
+    expect(day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((await getNotification(sys().store.db, 'plant:1'))!.delivered_in).toBe(`daily_digest:${day}`);
   });
+});
+
+describe('the daily digest once it went out today', () => {
+  const { fakes, sys } = systemWithComms();
 
   it('exactly one per day: a manual run the same day, and one after a worker restart, are skipped', async () => {
+    await digestSentToday(sys());
+    const sent = fakes().telegram.sent.length;
     const again = await sys().ops.runJob('daily_digest');
     expect(again.outcome).toBe('skipped');
     expect(again.reason).toMatch(/^Today's digest \(\d{4}-\d{2}-\d{2}\) was already sent/);
     await sys().stopWorker();
     await sys().startWorker();
     expect((await sys().ops.runJob('daily_digest')).outcome).toBe('skipped');
-    expect(fakes().telegram.sent).toHaveLength(1);
+    expect(fakes().telegram.sent).toHaveLength(sent);
   });
 
   it('a reset to after prepareDigest re-executes sendDigest, and the idempotency key keeps it to one digest', async () => {
+    await digestSentToday(sys());
+    const sent = fakes().telegram.sent.length;
+    const sendRequests = () => fakes().telegram.requests.filter((r) => r.path.endsWith('/sendMessage')).length;
+    const requestsBefore = sendRequests();
     const first = (await listNotifications(sys().store.db, { limit: 100 })).find((n) => n.type === 'daily_digest')!;
     const workflowId = first.workflow_id!;
-    const { runId: originalRunId } = await sys().client.workflow.getHandle(workflowId).describe();
+    // The run that sent it: the first of its workflow id (a reset by another test adds runs after it).
+    const [started] = await historyOf(sys(), workflowId);
+    const originalRunId = started!.workflowExecutionStartedEventAttributes!.firstExecutionRunId!;
     const original = await historyOf(sys(), workflowId, originalRunId);
     const sendAt = original.findIndex((e) => scheduledActivity(e) === 'sendDigest');
     expect(sendAt).toBeGreaterThan(0);
@@ -159,11 +191,13 @@ describe('the daily digest', () => {
     expect(sends[0]!.scheduledId).toBeGreaterThan(eventId(resetTo));
     expect(sends[0]!.completed).toBe(true);
     // The router found the day's key settled and returned the first send's outcome.
-    expect(fakes().telegram.sent).toHaveLength(1);
-    expect(fakes().telegram.requests.filter((r) => r.path.endsWith('/sendMessage'))).toHaveLength(1);
+    expect(fakes().telegram.sent).toHaveLength(sent);
+    expect(sendRequests()).toBe(requestsBefore);
   });
 
   it('a reset to the first task re-runs the job from the start and stops at the already-sent check', async () => {
+    await digestSentToday(sys());
+    const sent = fakes().telegram.sent.length;
     const first = (await listNotifications(sys().store.db, { limit: 100 })).find((n) => n.type === 'daily_digest')!;
     // Event 3 is the first WorkflowTaskStarted: the new run replays nothing and runs every step again.
     const { runId } = await sys().client.workflowService.resetWorkflowExecution({
@@ -176,10 +210,11 @@ describe('the daily digest', () => {
     const replayed = await sys().client.workflow.getHandle(first.workflow_id!, runId ?? undefined).result();
     expect(replayed).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^Today's digest \(\d{4}-\d{2}-\d{2}\) was already sent/) as string });
     expect(activityRuns(await historyOf(sys(), first.workflow_id!, runId ?? undefined), 'sendDigest')).toEqual([]);
-    expect(fakes().telegram.sent).toHaveLength(1);
+    expect(fakes().telegram.sent).toHaveLength(sent);
   });
 
   it('opsctl digest preview prints today\'s digest and sends nothing', async () => {
+    await digestSentToday(sys());
     const opsctl = opsctlFor(sys(), { TELEGRAM_BOT_TOKEN: fakes().telegram.token, TELEGRAM_API_BASE: fakes().telegram.url });
     const before = fakes().received();
     const out = await opsctl('digest', 'preview');
@@ -194,16 +229,17 @@ describe('the daily digest', () => {
   });
 
   it('the morning call speaks a script of at most 60 s through Twilio, once a day', async () => {
+    const calls = fakes().twilio.calls.length;
     const result = await sys().ops.runJob('morning_call');
     expect(result).toMatchObject({ outcome: 'succeeded', output: { via: 'voice', status: 'sent' } });
-    expect(fakes().twilio.calls).toHaveLength(1);
-    const [call] = fakes().twilio.calls;
+    expect(fakes().twilio.calls).toHaveLength(calls + 1);
+    const call = fakes().twilio.calls.at(-1);
     expect(call!.to).toBe(OPERATOR_PHONE);
     expect(call!.text).toMatch(/^Good morning\./);
     expect(call!.text.split(/\s+/).length).toBeLessThanOrEqual(150);
     expect(call!.text).not.toContain(PLANTED_HUBSPOT_TOKEN);
     expect((await sys().ops.runJob('morning_call')).reason).toMatch(/already made/);
-    expect(fakes().twilio.calls).toHaveLength(1);
+    expect(fakes().twilio.calls).toHaveLength(calls + 1);
   });
 });
 
@@ -211,18 +247,19 @@ describe('when sending fails', () => {
   const { fakes, sys } = systemWithComms();
 
   it('the digest is retried once after the delay, then dead-lettered with an alert sent by SMS; a replay sends it once', async () => {
+    const texts = fakes().telegram.sent.length;
+    const requestsBefore = fakes().telegram.requests.length;
     fakes().telegram.fail({ status: 500, path: 'sendMessage' }, { status: 502, path: 'sendMessage' });
     const result = await sys().ops.runJob('daily_digest');
     expect(result).toMatchObject({ outcome: 'failed', category: 'transient' });
-    const sends = fakes().telegram.requests.filter((r) => r.path.endsWith('/sendMessage'));
+    const sends = fakes().telegram.requests.slice(requestsBefore).filter((r) => r.path.endsWith('/sendMessage'));
     expect(sends.map((r) => r.status)).toEqual([500, 502]);
     expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(950);
-    const key = `daily_digest:${localDay(new Date(), 'America/Chicago')}`;
-    const digest = (await getNotification(sys().store.db, key))!;
-    expect(digest.status).toBe('failed');
-    expect((await listAttempts(sys().store.db, digest.id)).map((a) => a.outcome)).toEqual(['failed', 'failed']);
+    const [digest] = await listNotifications(sys().store.db, { type: 'daily_digest', limit: 1 });
+    expect(digest).toMatchObject({ status: 'failed', workflow_id: result.workflowId });
+    expect((await listAttempts(sys().store.db, digest!.id)).map((a) => a.outcome)).toEqual(['failed', 'failed']);
 
-    const [letter] = await listDeadLetters(sys().store.db, {});
+    const letter = (await listDeadLetters(sys().store.db, {})).find((l) => l.workflow_id === result.workflowId);
     expect(letter).toMatchObject({ job: 'daily_digest', status: 'open' });
     const incident = (await listIncidents(sys().store.db)).find((i) => i.type === 'dead_letter')!;
     expect(incident.severity).toBe('SEV1');
@@ -240,14 +277,16 @@ describe('when sending fails', () => {
 
     const replay = await sys().ops.replayDeadLetter(letter!.id);
     expect(await sys().ops.jobResult(replay.workflowId)).toMatchObject({ outcome: 'succeeded', output: { status: 'sent' } });
-    expect(fakes().telegram.sent).toHaveLength(1);
+    expect(fakes().telegram.sent).toHaveLength(texts + 1);
   });
 
   it('the call is retried once, then the script goes as a Telegram text; a third failed morning raises an alert', async () => {
-    // Two earlier mornings whose calls failed.
+    // Two earlier mornings whose calls failed, on the two calendar days before today (the test's
+    // today: should the job's today be a day later, they are still the mornings before it).
+    const today = localDay(new Date(), sys().config.timezone);
     for (const daysAgo of [2, 1]) {
-      const at = new Date(Date.now() - daysAgo * 86_400_000);
-      const day = localDay(at, 'America/Chicago');
+      const day = daysBefore(today, daysAgo);
+      const at = new Date(`${day}T12:00:00.000Z`);
       const row = await openNotification(sys().store.db, {
         idempotencyKey: `morning_call:${day}`,
         severity: 'INFO',

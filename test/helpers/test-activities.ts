@@ -12,7 +12,9 @@ export function createTestActivities() {
   const calls: { name: string; arg?: string; at: number; attempt: number; workflowId?: string }[] = [];
   const faults = new Map<string, Fault>();
   const attemptsByFault = new Map<string, number[]>();
-  let gateOpen = false;
+  // Each openGate() releases the activities waiting then, and only those: a later test's job
+  // blocks again, whatever ran before it (tests must not depend on each other's order).
+  let gateOpenings = 0;
   let gateWaiters: (() => void)[] = [];
   let arrivals: (() => void)[] = [];
   const cancelled: string[] = [];
@@ -32,7 +34,8 @@ export function createTestActivities() {
       arrivals.forEach((fn) => fn());
       arrivals = [];
       const ctx = Context.current();
-      while (!gateOpen) {
+      const openingsAtArrival = gateOpenings;
+      while (gateOpenings === openingsAtArrival) {
         ctx.heartbeat();
         const opened = new Promise<void>((resolve) => gateWaiters.push(resolve));
         try {
@@ -62,8 +65,9 @@ export function createTestActivities() {
     attempts: (key: string): number[] => attemptsByFault.get(key) ?? [],
     /** Resolves when some activity reaches the gate. */
     reachedGate: (): Promise<void> => new Promise((resolve) => arrivals.push(resolve)),
+    /** Releases every activity waiting at the gate now; later arrivals wait for the next call. */
     openGate(): void {
-      gateOpen = true;
+      gateOpenings += 1;
       gateWaiters.forEach((fn) => fn());
       gateWaiters = [];
     },
