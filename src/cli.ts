@@ -5,7 +5,7 @@
  * connects. So a bad argument exits 2 having changed nothing.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { OpsClient, OpsClientError, parseWho, type StoreAccess, type Who } from './client';
+import { OpsClient, OpsClientError, parseLabel, parseWho, type StoreAccess, type Who } from './client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { InvalidControlsChange, parseControlsChange, type ControlsChange } from './controls-model';
 import type { JobResult } from './definitions';
@@ -361,9 +361,9 @@ function buildProgram(
     .argument('<address>', 'E.164 phone number (+15551234567) or numeric Telegram chat id')
     .option('--label <text>', 'who or what it is')
     .action((value: string, opts: WhoOptions & { label?: string }) => {
-      const entry = { ...parseAddress(value), ...whoOf(opts, env, 'allowlist add') };
+      const entry = { ...parseAddress(value), ...whoOf(opts, env, 'allowlist add'), ...(opts.label ? { label: parseLabel(opts.label) } : {}) };
       setPlan(async ({ client, out }) => {
-        const { added, row } = await client.allowlistAdd({ ...entry, ...(opts.label ? { label: opts.label } : {}) });
+        const { added, row } = await client.allowlistAdd(entry);
         const as = row.kind === 'phone' ? 'a phone number' : 'a Telegram chat id (a phone number needs + and its country code)';
         out.print(added ? `${row.address}: allowlisted as ${as}` : `${row.address}: already allowlisted since ${row.added_at}`, { added, entry: row });
       }, 'write');

@@ -14,7 +14,7 @@ import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
 import { existsSync } from 'node:fs';
-import { controlsChangeSchema, describeIssues, parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
+import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
 import { initialControls } from './controls-initial';
 import {
   CONTROLS_WORKFLOW_ID,
@@ -72,6 +72,15 @@ export interface Who {
 
 // The controls' own actor and reason rules, so every operator action is held to the same ones.
 const whoSchema = controlsChangeSchema.pick({ actor: true, reason: true });
+
+/** Who or what an allowlisted address is: a name, not a document. */
+export const ALLOWLIST_LABEL_MAX_LENGTH = 100;
+
+export function parseLabel(label: string): string {
+  if (label.length > ALLOWLIST_LABEL_MAX_LENGTH) throw new OpsClientError(`label: at most ${ALLOWLIST_LABEL_MAX_LENGTH} characters`);
+  if (hasUnprintable(label)) throw new OpsClientError('label: one line of printable text (no control characters)');
+  return label;
+}
 
 export function parseWho(input: unknown): Who {
   const parsed = whoSchema.safeParse(input);
@@ -417,6 +426,7 @@ export class OpsClient {
   /** Adds an address messages may go to; `added` is false when it was already listed. */
   async allowlistAdd(entry: { kind: AddressKind; address: string; label?: string; actor: string; reason: string }) {
     const who = parseWho({ actor: entry.actor, reason: entry.reason });
+    if (entry.label !== undefined) parseLabel(entry.label);
     return addToAllowlist(this.store.db, { ...entry, ...who, now: new Date() });
   }
 

@@ -81,6 +81,7 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['schedules', 'trigger', 'health_monitor'], /schedules trigger needs --reason/],
     [['schedules', 'pause', 'health_monitor', '--reason', 'r', '--actor', 'a'.repeat(101)], /actor: at most 100 characters/],
     [['allowlist', 'add', '+15551234567'], /allowlist add needs --reason/],
+    [['allowlist', 'add', '+15551234567', '--reason', 'r', '--label', 'l'.repeat(101)], /label: at most 100 characters/],
     [['allowlist', 'remove', '+15551234567', '--reason', 'r'.repeat(501)], /reason: at most 500 characters/],
     [['schedules', 'explode'], /unknown command 'explode'/],
     [['dlq', 'replay', 'abc'], /dead letter id must be a positive whole number, not "abc"/],
