@@ -404,8 +404,9 @@ export class OpsClient {
   }
 
   /** `job` is a job name or another audited action such as `controls.update`. */
-  audit(filter: { job?: string; since?: Date; limit?: number } = {}) {
+  async audit(filter: { job?: string; since?: Date; limit?: number } = {}) {
     if (filter.job && !filter.job.includes('.')) requireJob(filter.job);
+    if (filter.since && Number.isNaN(filter.since.getTime())) throw new OpsClientError('since: not a valid date');
     return listAudit(this.store.db, filter);
   }
 

@@ -106,6 +106,8 @@ describe('opsctl against a running system', () => {
     await expect(sys.ops.pauseSchedule('health_monitor', { actor: 'bot', reason: ' ' })).rejects.toThrow(/reason: say why/);
     await expect(sys.ops.pauseSchedule('health_monitor', { actor: 'bot', reason: 'x'.repeat(501) })).rejects.toThrow(/at most 500/);
     await expect(sys.ops.pauseSchedule('health_monitor', { actor: 'bot\u001b[2J', reason: 'r' })).rejects.toThrow(/actor/);
+    await expect(sys.ops.audit({ since: new Date(Number.NaN) })).rejects.toThrow(/since: not a valid date/);
+    await expect(sys.ops.startJob('health_monitor', { params: { limit: 5 } })).rejects.toThrow(/unknown param "limit" for health_monitor; health_monitor takes no params/);
     expect((await sys.client.schedule.getHandle('health_monitor').describe()).state.paused).toBe(false);
     // A schedule that does not exist: the failure is audited as such, and reaches the caller.
     await sys.client.schedule.getHandle('morning_call').delete();
