@@ -7,7 +7,7 @@ import { type Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { classifyError, KillSwitchActive, OpsError } from '../errors';
-import { CATEGORY_POLICIES, mayRetry } from '../policies';
+import { CATEGORY_POLICIES, mayRetry, type ErrorCategory } from '../policies';
 import { readControls } from '../store';
 import type { ActivityDeps } from './deps';
 import { FRAMEWORK_ACTIVITY_NAMES } from './framework';
@@ -17,6 +17,15 @@ export function activityBoundary(deps: Pick<ActivityDeps, 'store' | 'config'>) {
   return (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
     inbound: new ActivityBoundary(ctx, deps),
   });
+}
+
+/**
+ * Bookkeeping meets a store that is down (or a network that is) again and again until it is back:
+ * the workflow's retry policy for it bounds the wait, not the category's attempt count, so a
+ * run broken by a store outage still gets its audit row, dead letter and alert afterwards.
+ */
+function outlastsOutage(activityType: string, category: ErrorCategory): boolean {
+  return FRAMEWORK_ACTIVITY_NAMES.has(activityType) && (category === 'database' || category === 'transient');
 }
 
 class ActivityBoundary implements ActivityInboundCallsInterceptor {
@@ -51,7 +60,7 @@ class ActivityBoundary implements ActivityInboundCallsInterceptor {
       if (err instanceof ApplicationFailure) throw err;
       const classified = classifyError(err);
       const policy = CATEGORY_POLICIES[classified.category];
-      const retryable = mayRetry(classified.category, info.attempt, this.deps.config.retry);
+      const retryable = outlastsOutage(info.activityType, classified.category) || mayRetry(classified.category, info.attempt, this.deps.config.retry);
       this.ctx.log.info('activity failed', {
         ...meta,
         durationMs,

@@ -6,18 +6,31 @@ import type { ControlsChange, ControlsState } from '../controls-model';
 import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
 import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import { StoreUnavailableError } from '../errors';
 import {
   consecutiveFailures,
+  findDeadLetterOfRun,
+  findIncidentByKey,
+  getIncident,
+  findRunAudit,
   getDeadLetter,
   hasOpenIncident,
   insertAudit,
   insertDeadLetter,
+  raiseIncident,
   recordReplayOutcome,
   saveControls,
+  withStoreWaitLimit,
+  writeTransaction,
+  type Database,
+  type NewIncident,
 } from '../store';
 import { JOB_TRAITS } from '../jobs';
 import type { ActivityDeps } from './deps';
-import { raiseAlert, type Notifier } from './notify';
+import { alertFor, type Notifier } from './notify';
 import type { opsControls } from '../workflows/controls';
 
 type OpsControlsWorkflow = typeof opsControls;
@@ -53,6 +66,9 @@ export interface RunRecorded {
   deadLetterId?: number;
   alertRaised: boolean;
 }
+
+/** How long a controls change waits for a locked store before it is refused. */
+const CONTROLS_STORE_WAIT_MS = 2000;
 
 /** Releasing a source's lock is bookkeeping too: a stopped sync must not hold it. */
 export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun', 'endSourceSync']);
@@ -96,44 +112,41 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
       };
     },
 
+    /**
+     * The mirror is written before a change reaches any job (joinControls and the activity
+     * boundary read it), so a change the store cannot take is refused, and refused at once:
+     * one wait for the store (busy.ts), no retries, and the operator is told why.
+     */
     async persistControls(args: { state: ControlsState; change: ControlsChange }): Promise<void> {
       const { actor, reason, ...change } = args.change;
-      await saveControls(db, args.state as unknown as Parameters<typeof saveControls>[1], { actor, reason, change });
+      try {
+        // Well inside a workflow task's 5 s (this is a local activity of the Update's task).
+        await withStoreWaitLimit(CONTROLS_STORE_WAIT_MS, () =>
+          saveControls(db, args.state as unknown as Parameters<typeof saveControls>[1], { actor, reason, change }),
+        );
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        throw ApplicationFailure.create({
+          type: 'database',
+          nonRetryable: true,
+          message: `${err.message}. The controls were NOT changed: try again once the store is back.`,
+          cause: err,
+        });
+      }
     },
 
-    /** The spec's afterJobExecution: audit row, dead letter, incidents. */
+    /**
+     * The spec's afterJobExecution: audit row, dead letter, incidents. Retried until the store
+     * answers (a store outage must not lose the record of the runs it broke), so every step is
+     * idempotent per run: the rows are written once in one transaction, and each alert has a
+     * dedupe key of its own and is handed to the router again if a retry finds it raised.
+     */
     async recordRun({ result, input, attempts, workflowType }: RunRecord): Promise<RunRecorded> {
       const at = now();
-      await insertAudit(db, {
-        ts: at.toISOString(),
-        action: result.job,
-        action_type: 'system',
-        success: result.outcome === 'succeeded' ? 1 : 0,
-        outcome: result.outcome,
-        error: result.error ?? result.reason ?? null,
-        duration_ms: result.durationMs,
-        input_data: JSON.stringify(input),
-        output_data: result.output ? JSON.stringify(result.output) : null,
-        workflow_id: result.workflowId,
-        actor: input.trigger ?? 'manual',
-        reason: result.reason ?? null,
-      });
+      const { deadLetterId } = await writeTransaction(db, (tx) => recordRunRows(tx, deps, { result, input, attempts, workflowType }, at));
 
-      let deadLetterId: number | undefined;
-      if (input.replayOf !== undefined) {
-        await recordReplay(deps, input, result, at);
-      } else if (result.outcome === 'failed') {
-        deadLetterId = await insertDeadLetter(db, {
-          created_at: at.toISOString(),
-          job: result.job,
-          workflow_type: workflowType,
-          workflow_id: result.workflowId,
-          input: JSON.stringify(input),
-          error: result.error ?? 'unknown error',
-          category: result.category ?? 'internal',
-          attempts: attempts ?? 1,
-        });
-        await raiseAlert(deps, notifier, {
+      if (deadLetterId !== undefined) {
+        await raiseAlertOnce(deps, notifier, {
           type: 'dead_letter',
           // A WARN waits for the digest; when the digest or the call is what failed, that is too late.
           severity: JOB_TRAITS[result.job].requiresComms ? 'SEV1' : 'WARN',
@@ -141,6 +154,8 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
           body: `${result.category ?? 'internal'} error after ${attempts ?? 1} attempt(s): ${result.error ?? ''}`,
           job: result.job,
           relatedWorkflowId: result.workflowId,
+          dedupeKey: `dead_letter:${deadLetterId}`,
+          dedupeWindowMs: ONCE_PER_RUN_MS,
           now: at,
         });
       }
@@ -150,7 +165,7 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
       let alertRaised = false;
       const category = isErrorCategory(result.category) ? result.category : 'internal';
       if (CATEGORY_POLICIES[category].alertAtOnce) {
-        const raised = await raiseAlert(deps, notifier, {
+        const raised = await raiseAlertOnce(deps, notifier, {
           type: `${category}_failure`,
           severity: CATEGORY_POLICIES[category].alertSeverity,
           title: `${result.job}: ${category} error, not retried`,
@@ -164,17 +179,22 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         alertRaised ||= raised.created;
       }
       const streak = await consecutiveFailures(db, result.job);
+      // This run's own streak alert, if an earlier try of this activity raised it already.
+      const streakKey = `consecutive_failures:${result.workflowId}`;
+      const raisedBefore = (await findIncidentByKey(db, streakKey)) !== undefined;
       if (
         streak >= config.limits.consecutiveFailuresAlert &&
-        !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job }))
+        (raisedBefore || !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job })))
       ) {
-        await raiseAlert(deps, notifier, {
+        await raiseAlertOnce(deps, notifier, {
           type: 'consecutive_failures',
           severity: 'WARN',
           title: `${result.job} failed ${streak} times in a row`,
           body: `Last error (${category}): ${result.error ?? ''}`,
           job: result.job,
           relatedWorkflowId: result.workflowId,
+          dedupeKey: streakKey,
+          dedupeWindowMs: ONCE_PER_RUN_MS,
           now: at,
         });
         alertRaised = true;
@@ -184,13 +204,83 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
   };
 }
 
-async function recordReplay(deps: ActivityDeps, input: JobInput, result: JobResult, at: Date): Promise<void> {
-  const letter = await getDeadLetter(deps.store.db, input.replayOf!);
+/** The Temporal run recordRun was called for: a workflow id can be used by more than one run. */
+function callerRunId(): string | undefined {
+  try {
+    return activityInfo().workflowExecution?.runId;
+  } catch {
+    // Called outside an activity (a script, a test): no run to key on.
+    return undefined;
+  }
+}
+
+/** A dedupe window that outlasts any retry of one run's bookkeeping. */
+const ONCE_PER_RUN_MS = 30 * 24 * 3600_000;
+
+/**
+ * raiseIncident, then the alert through the router; also when this run raised the incident
+ * already, since an earlier try may have lost the store before handing it to the router. Handing
+ * it over twice sends nothing twice: the router keys the message on the incident id.
+ */
+async function raiseAlertOnce(deps: ActivityDeps, notifier: Notifier, incident: NewIncident): Promise<{ created: boolean; id: number }> {
+  const raised = await raiseIncident(deps.store.db, incident);
+  const ours = raised.created || (await getIncident(deps.store.db, raised.id))?.related_workflow_id === incident.relatedWorkflowId;
+  if (ours) await alertFor(deps, notifier, raised.id, incident);
+  return raised;
+}
+
+/**
+ * The run's audit row and its dead letter (or the outcome of the replay it was), written once:
+ * a retry that finds the run's audit row changes nothing and returns the same dead letter.
+ */
+async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunRecord, at: Date): Promise<{ deadLetterId?: number }> {
+  const { result, input, attempts, workflowType } = run;
+  const runId = callerRunId();
+  const recorded = runId === undefined ? undefined : await findRunAudit(tx, result.job, runId);
+  if (recorded) {
+    const letter = await findDeadLetterOfRun(tx, { job: result.job, workflowId: result.workflowId, at: recorded.ts });
+    return { deadLetterId: letter?.id };
+  }
+  await insertAudit(tx, {
+    ts: at.toISOString(),
+    action: result.job,
+    action_type: 'system',
+    success: result.outcome === 'succeeded' ? 1 : 0,
+    outcome: result.outcome,
+    error: result.error ?? result.reason ?? null,
+    duration_ms: result.durationMs,
+    input_data: JSON.stringify(input),
+    output_data: result.output ? JSON.stringify(result.output) : null,
+    workflow_id: result.workflowId,
+    actor: input.trigger ?? 'manual',
+    reason: result.reason ?? null,
+    run_id: runId ?? null,
+  });
+  if (input.replayOf !== undefined) {
+    await recordReplay(tx, deps, input, result, at);
+    return {};
+  }
+  if (result.outcome !== 'failed') return {};
+  const deadLetterId = await insertDeadLetter(tx, {
+    created_at: at.toISOString(),
+    job: result.job,
+    workflow_type: workflowType,
+    workflow_id: result.workflowId,
+    input: JSON.stringify(input),
+    error: result.error ?? 'unknown error',
+    category: result.category ?? 'internal',
+    attempts: attempts ?? 1,
+  });
+  return { deadLetterId };
+}
+
+async function recordReplay(tx: Kysely<Database>, deps: ActivityDeps, input: JobInput, result: JobResult, at: Date): Promise<void> {
+  const letter = await getDeadLetter(tx, input.replayOf!);
   if (!letter) return;
   const automatic = input.trigger === 'retry_queue';
   const countsAsAttempt = automatic && result.outcome === 'failed';
   const attemptsAfter = letter.replay_attempts + (countsAsAttempt ? 1 : 0);
-  await recordReplayOutcome(deps.store.db, letter.id, {
+  await recordReplayOutcome(tx, letter.id, {
     succeeded: result.outcome === 'succeeded',
     error: result.error ?? result.reason,
     now: at,

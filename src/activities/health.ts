@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { sql } from 'kysely';
-import { insertHealthCheck } from '../store';
+import { insertHealthCheck, writeTransaction } from '../store';
 import type { ActivityDeps } from './deps';
 import { raiseAlert, type Notifier } from './notify';
 
@@ -33,9 +33,13 @@ async function timed(fn: () => Promise<Record<string, unknown> | void>): Promise
 export function createHealthActivities(deps: ActivityDeps, notifier: Notifier) {
   const { store, client, config, now } = deps;
   return {
+    /**
+     * Whether the store takes writes: on SQLite another process can hold the write lock while
+     * reads go on, and a `select 1` would call that store healthy.
+     */
     async checkStore(): Promise<CheckResult> {
       return timed(async () => {
-        await sql`select 1`.execute(store.db);
+        await writeTransaction(store.db, (tx) => sql`select 1`.execute(tx));
       });
     },
 

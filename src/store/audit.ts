@@ -8,12 +8,12 @@ export async function insertAudit(db: Kysely<Database>, row: NewAuditRow): Promi
   await db.insertInto('agent_audit_log').values(row).execute();
 }
 
-/** The audit row a job run wrote when it ended, if it has. */
-export async function findRunAudit(db: Kysely<Database>, job: string, workflowId: string): Promise<AuditRow | undefined> {
+/** The audit row a job run (one Temporal run) wrote when it ended, if it has. */
+export async function findRunAudit(db: Kysely<Database>, job: string, runId: string): Promise<AuditRow | undefined> {
   return db
     .selectFrom('agent_audit_log')
     .selectAll()
-    .where('workflow_id', '=', workflowId)
+    .where('run_id', '=', runId)
     .where('action', '=', job)
     .where('action_type', '=', 'system')
     .orderBy('id')

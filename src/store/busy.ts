@@ -25,6 +25,7 @@ import type {
   DatabaseIntrospector,
   QueryCompiler,
 } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { StoreUnavailableError } from '../errors';
 
 export interface BusyRetryPolicy {
@@ -53,6 +54,17 @@ export function checkBusyRetryPolicy(policy: BusyRetryPolicy): BusyRetryPolicy {
   return policy;
 }
 
+const waitLimit = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `work` with a shorter wait for the store than the store's own bound (never a longer one),
+ * for callers that must answer promptly, e.g. a kill-switch Update inside a workflow task.
+ */
+export function withStoreWaitLimit<T>(maxWaitMs: number, work: () => Promise<T>): Promise<T> {
+  if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) throw new Error(`a store wait limit must be a number of ms >= 0, got ${maxWaitMs}`);
+  return waitLimit.run(maxWaitMs, work);
+}
+
 /**
  * SQLite's "someone else holds the lock, try again later". Not SQLITE_BUSY_SNAPSHOT: a stale read
  * snapshot never becomes fresh by waiting, only by rolling back.
@@ -76,17 +88,19 @@ const realClock: RetryClock = {
 
 /**
  * Runs `attempt` until it does not fail with SQLITE_BUSY or `deadline` (clock.now() units) has
- * passed; always tries at least once. Other errors are thrown as they are.
+ * passed; always tries at least once. Other errors are thrown as they are. `since` is when the
+ * caller asked (its wait in the connection's queue counts), for the message.
  */
 export async function retryWhileBusy<T>(
   attempt: () => Promise<T>,
   deadline: number,
   policy: BusyRetryPolicy,
   clock: RetryClock = realClock,
+  since: number = clock.now(),
 ): Promise<T> {
   let delay = policy.initialDelayMs;
   let tries = 0;
-  const startedAt = clock.now();
+  const startedAt = since;
   for (;;) {
     tries++;
     try {
@@ -108,16 +122,29 @@ export async function retryWhileBusy<T>(
   }
 }
 
+/**
+ * A connection that itself waits for something (SQLite's single writer connection) can be told
+ * how long the caller may wait in all, so that waiting in its queue is bounded too.
+ */
+export interface WaitBounded {
+  boundWait(remainingMs: () => number): void;
+}
+
+function isWaitBounded(connection: DatabaseConnection): connection is DatabaseConnection & WaitBounded {
+  return typeof (connection as Partial<WaitBounded>).boundWait === 'function';
+}
+
 class RetryingConnection implements DatabaseConnection {
   constructor(
     readonly inner: DatabaseConnection,
+    private readonly requestedAt: number,
     private readonly deadline: number,
     private readonly policy: BusyRetryPolicy,
     private readonly clock: RetryClock,
   ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return retryWhileBusy(() => this.inner.executeQuery<R>(query), this.deadline, this.policy, this.clock);
+    return retryWhileBusy(() => this.inner.executeQuery<R>(query), this.deadline, this.policy, this.clock, this.requestedAt);
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -140,14 +167,16 @@ class RetryingDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const deadline = this.clock.now() + this.policy.maxWaitMs;
+    const requestedAt = this.clock.now();
+    const deadline = requestedAt + Math.min(this.policy.maxWaitMs, waitLimit.getStore() ?? Number.POSITIVE_INFINITY);
     let connection: DatabaseConnection;
     try {
       connection = await this.inner.acquireConnection();
     } catch (err) {
       throw new StoreUnavailableError(`no database connection: ${(err as Error).message}`, { cause: err });
     }
-    return new RetryingConnection(connection, deadline, this.policy, this.clock);
+    if (isWaitBounded(connection)) connection.boundWait(() => deadline - this.clock.now());
+    return new RetryingConnection(connection, requestedAt, deadline, this.policy, this.clock);
   }
 
   // BEGIN, COMMIT and ROLLBACK go through the retrying connection: each may meet the lock too.

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DEFAULT_BUSY_RETRY, retryWhileBusy, withBusyRetry, type BusyRetryPolicy } from './busy';
 import type { Database } from './schema';
+import { splitSqliteDialect } from './sqlite-split';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -81,16 +82,21 @@ async function openSqlite(path: string, busyRetry: BusyRetryPolicy): Promise<Sto
   mkdirSync(dirname(path), { recursive: true });
   // Never wait inside SQLite: better-sqlite3 would block the event loop for the whole wait.
   // withBusyRetry waits between tries asynchronously instead.
-  const sqlite = new BetterSqlite3(path, { timeout: 0 });
+  const writer = new BetterSqlite3(path, { timeout: 0 });
+  let reader: BetterSqlite3.Database | undefined;
   try {
     // Switching a new file to WAL needs its lock too (several processes may open it at once).
     const deadline = performance.now() + busyRetry.maxWaitMs;
-    await retryWhileBusy(async () => sqlite.pragma('journal_mode = WAL'), deadline, busyRetry);
+    await retryWhileBusy(async () => writer.pragma('journal_mode = WAL'), deadline, busyRetry);
+    writer.pragma('foreign_keys = ON');
+    // Plain reads go to a connection of their own, so they never queue behind a waiting write.
+    reader = new BetterSqlite3(path, { timeout: 0 });
+    reader.pragma('query_only = ON');
   } catch (err) {
-    sqlite.close();
+    reader?.close();
+    writer.close();
     throw err;
   }
-  sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: withBusyRetry(new SqliteDialect({ database: sqlite }), busyRetry) });
+  const db = new Kysely<Database>({ dialect: withBusyRetry(splitSqliteDialect(writer, reader), busyRetry) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

@@ -20,9 +20,16 @@ export async function getDeadLetter(db: Kysely<Database>, id: number): Promise<D
   return db.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The dead letter a failed run left, if any. */
-export async function findDeadLetterOfRun(db: Kysely<Database>, job: string, workflowId: string): Promise<DeadLetterRow | undefined> {
-  return db.selectFrom('dead_letters').selectAll().where('workflow_id', '=', workflowId).where('job', '=', job).orderBy('id').executeTakeFirst();
+/** The dead letter a failed run left: written with its audit row, in one transaction, at one time. */
+export async function findDeadLetterOfRun(db: Kysely<Database>, run: { job: string; workflowId: string; at: string }): Promise<DeadLetterRow | undefined> {
+  return db
+    .selectFrom('dead_letters')
+    .selectAll()
+    .where('workflow_id', '=', run.workflowId)
+    .where('job', '=', run.job)
+    .where('created_at', '=', run.at)
+    .orderBy('id')
+    .executeTakeFirst();
 }
 
 /** Newest first. `status` is checked because it comes straight from a command line. */

@@ -1,5 +1,5 @@
 export { openStore, type Store, type StoreOptions, type Dialect } from './db';
-export { withBusyRetry, retryWhileBusy, isSqliteBusy, DEFAULT_BUSY_RETRY, type BusyRetryPolicy } from './busy';
+export { withBusyRetry, withStoreWaitLimit, retryWhileBusy, isSqliteBusy, DEFAULT_BUSY_RETRY, type BusyRetryPolicy } from './busy';
 export { migrateToLatest, migrateUpTo, pendingMigrations, NO_DELETE_MESSAGE, AUDIT_APPEND_ONLY_MESSAGE, ALLOWLIST_NO_UPDATE_MESSAGE } from './migrate';
 export {
   OPS_TABLES,

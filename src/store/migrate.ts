@@ -246,8 +246,8 @@ export const AUDIT_APPEND_ONLY_MESSAGE = 'the audit log is append-only: a row is
 export const ALLOWLIST_NO_UPDATE_MESSAGE =
   'an allowlist entry is never changed: it can only be removed once (removed_at, removed_by and removed_reason together)';
 
-/** The columns of the two tables as 003 made them: every one of them stays as it was. */
-const AUDIT_COLUMNS = ['id', 'ts', 'action', 'action_type', 'success', 'outcome', 'error', 'duration_ms', 'input_data', 'output_data', 'workflow_id', 'actor', 'reason'];
+/** The columns of the two tables as 004 leaves them: every one of them stays as it was. */
+const AUDIT_COLUMNS = ['id', 'ts', 'action', 'action_type', 'success', 'outcome', 'error', 'duration_ms', 'input_data', 'output_data', 'workflow_id', 'actor', 'reason', 'run_id'];
 const ALLOWLIST_COLUMNS = ['id', 'kind', 'address', 'label', 'added_at', 'added_by', 'added_reason'];
 
 /**
@@ -298,9 +298,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '003_notifications': { up: run([...notifyTables(TYPES[dialect]), ...refuseDeletes(dialect, NOTIFY_TABLES)]) },
     '004_append_only': {
       up: run([
+        // A job run's audit row is found by its Temporal run (recordRun writes it once per run).
+        `alter table agent_audit_log add column run_id text`,
+        `create index agent_audit_log_run on agent_audit_log (run_id)`,
         ...refuseEdits(dialect),
-        // A job run's audit row is looked up by its workflow id (recordRun writes it once).
-        `create index agent_audit_log_workflow on agent_audit_log (workflow_id)`,
       ]),
     },
   };

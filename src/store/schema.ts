@@ -40,6 +40,8 @@ export interface AuditTable {
   reason: string | null;
   archived: Generated<number>;
   archived_at: string | null;
+  /** The Temporal run a job run's row belongs to (a workflow id can be used again). From 004. */
+  run_id: string | null;
 }
 
 export interface IncidentsTable {

@@ -60,10 +60,14 @@ export interface JobContext {
 
 export type JobBody = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
 
-/** Bookkeeping activities, called unguarded: they must run even when the job is stopped. */
+/**
+ * Bookkeeping activities, called unguarded: they must run even when the job is stopped, and
+ * outlast a store outage (the boundary keeps their store errors retryable), for hours if need be.
+ */
 export const framework = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+  scheduleToCloseTimeout: '12h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 const { joinControls } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyError, StoreUnavailableError } from '../../src/errors';
 import { checkBusyRetryPolicy, retryWhileBusy, type RetryClock } from '../../src/store/busy';
-import { insertAudit, listAudit, migrateToLatest, openStore, readControls, writeTransaction, type Store } from '../../src/store';
+import { insertAudit, listAudit, migrateToLatest, openStore, readControls, withStoreWaitLimit, writeTransaction, type Store } from '../../src/store';
 import { holdSqliteLock } from '../helpers/sqlite-lock';
 
 const busy = (code = 'SQLITE_BUSY') => Object.assign(new Error('database is locked'), { code, name: 'SqliteError' });
@@ -168,5 +168,54 @@ describe('a SQLite store locked by another process', () => {
     }
     await insertAudit(store.db, row('after the outage'));
     expect((await listAudit(store.db)).map((r) => r.action)).toEqual(['after the outage']);
+  });
+
+  it('a caller that must answer promptly can wait less than the store bound, never more', async () => {
+    expect(() => withStoreWaitLimit(-1, async () => undefined)).toThrow(/wait limit/);
+    const lock = await holdSqliteLock(file, 10_000);
+    try {
+      const started = performance.now();
+      await expect(withStoreWaitLimit(300, () => insertAudit(store.db, row('prompt')))).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('a read is not queued behind a write waiting for the lock (the kill-switch check stays prompt)', async () => {
+    const lock = await holdSqliteLock(file, 2000);
+    try {
+      const write = insertAudit(store.db, row('waiting write'));
+      let written = false;
+      void write.then(() => (written = true), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      await expect(readControls(store.db)).resolves.toBeUndefined();
+      expect(await listAudit(store.db)).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(200);
+      expect(written).toBe(false);
+      await lock.released;
+      await write;
+      // And once written, the reader sees it.
+      expect((await listAudit(store.db)).map((r) => r.action)).toEqual(['waiting write']);
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('a transaction reads its own writes (it stays on the writer connection)', async () => {
+    const seen = await writeTransaction(store.db, async (tx) => {
+      await insertAudit(tx, row('inside'));
+      return (await listAudit(tx)).map((r) => r.action);
+    });
+    expect(seen).toEqual(['inside']);
+    await expect(
+      store.db.transaction().execute(async (tx) => {
+        await insertAudit(tx, row('rolled back'));
+        expect((await listAudit(tx)).map((r) => r.action)).toContain('rolled back');
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect((await listAudit(store.db)).map((r) => r.action)).toEqual(['inside']);
   });
 });
