@@ -309,14 +309,14 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
-  const keys = dotted.split('.');
-  let node = target;
 /** Text from a file or a variable inside a message: unprintable characters escaped, length capped. */
 function oneLine(text: string, max = 500): string {
   return escapeUnprintable(clip(text, max));
 }
 
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
   for (const key of keys.slice(0, -1)) {
     const next = node[key];
     if (typeof next !== 'object' || next === null) node[key] = {};
