@@ -12,8 +12,11 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** On SIGINT or SIGTERM: SIGKILL every tracked child, then exit 130. */
+/** On SIGINT or SIGTERM: SIGKILL every tracked child, then exit 130; on any exit, kill them too. */
 export function killChildrenOnInterrupt(): void {
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       for (const child of children) child.kill('SIGKILL');

@@ -55,6 +55,8 @@ export interface Scenario {
 class Scope {
   private readonly cleanups: (() => Promise<unknown>)[] = [];
   measure: (() => Promise<Tally>) | undefined;
+  /** Aborted when the scenario runs out of time: its waits stop, then it is cleaned up. */
+  readonly aborter = new AbortController();
   runs = 0;
   blows = 0;
 
@@ -77,10 +79,14 @@ async function bounded(ctx: ChaosContext, name: string, budgetMs: number, body: 
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`did not finish in ${budgetMs / 1000} s`)), budgetMs);
   });
+  const running = body(scope);
   try {
-    const { tally, resumedMs, recoverMs, note } = await Promise.race([body(scope), timeout]);
+    const { tally, resumedMs, recoverMs, note } = await Promise.race([running, timeout]);
     return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), resumedMs: resumedMs ?? recoverMs, recoverMs, note, detail: tally.detail };
   } catch (err) {
+    // Stop what the scenario still waits for before its system is closed under it.
+    scope.aborter.abort();
+    await Promise.race([running.catch(() => undefined), sleep(15_000)]);
     const tally = scope.measure ? await scope.measure().catch(() => emptyTally()) : emptyTally();
     const error = (err as Error).message.split('\n')[0]!.slice(0, 200);
     return { scenario: name, runs: scope.runs, blows: scope.blows, ...counts(tally), resumedMs: null, recoverMs: null, note: '', error, detail: tally.detail };
@@ -120,13 +126,14 @@ async function fake<T extends HttpFake>(scope: Scope, f: T): Promise<T> {
 }
 
 /** The run's result; the client rides out a Temporal server that is down for a moment. */
-async function resultOf(sys: TestSystem, workflowId: string, patienceMs = 60_000): Promise<JobResult> {
+async function resultOf(sys: TestSystem, scope: Scope, workflowId: string, patienceMs = 60_000): Promise<JobResult> {
   const deadline = Date.now() + patienceMs;
+  const { signal } = scope.aborter;
   for (;;) {
     try {
-      return await sys.ops.jobResult(workflowId);
+      return await sys.client.connection.withAbortSignal(signal, () => sys.ops.jobResult(workflowId));
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (signal.aborted || Date.now() > deadline) throw err;
       await sleep(500);
     }
   }
@@ -141,7 +148,7 @@ async function runUntilDone(sys: TestSystem, scope: Scope, job: JobName, first?:
       workflowId = (await sys.ops.startJob(job)).workflowId;
       scope.runs += 1;
     }
-    const result = await resultOf(sys, workflowId);
+    const result = await resultOf(sys, scope, workflowId);
     results.push(result);
     if (result.outcome === 'succeeded' || results.length >= maxRuns) return results;
     workflowId = undefined;
@@ -152,9 +159,9 @@ async function runUntilDone(sys: TestSystem, scope: Scope, job: JobName, first?:
  * Resolves with the time from `since` until the source's sync committed a page beyond `pages`
  * (or ended); null if it did not within 5 minutes.
  */
-async function resumedAfter(sys: TestSystem, source: SourceName, pages: number, since: number): Promise<number | null> {
+async function resumedAfter(sys: TestSystem, scope: Scope, source: SourceName, pages: number, since: number): Promise<number | null> {
   const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !scope.aborter.signal.aborted) {
     const row = await getSourceSync(sys.store.db, source).catch(() => undefined);
     if (row && (row.run_pages > pages || row.status !== 'running')) return Date.now() - since;
     await sleep(100);
@@ -168,9 +175,10 @@ async function isRunning(sys: TestSystem, workflowId: string): Promise<boolean> 
   return (await sys.client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(scope: Scope, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
+    if (scope.aborter.signal.aborted) throw new Error(`${what}: abandoned`);
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
     await sleep(100);
   }
@@ -199,7 +207,7 @@ function syncCrashPoint(point: CrashPoint, namespace: string): Scenario {
         const exit = await armed.exited;
         scope.blows = 1;
         const died = Date.now();
-        const resumed = resumedAfter(sys, 'hubspot', await pagesOf(sys, 'hubspot'), died);
+        const resumed = resumedAfter(sys, scope, 'hubspot', await pagesOf(sys, 'hubspot'), died);
         await worker(sys, scope, 'fresh');
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
@@ -289,7 +297,7 @@ function randomKills(namespace: string): Scenario {
           const before = await pages();
           const w = await worker(sys, scope, `life-${life}`);
           // Each worker first gets the sync going again (a page committed), then dies at a random moment.
-          await waitFor(async () => (await pages()) > before || !(await isRunning(sys, workflowId)), 60_000, `life ${life}: the sync to move`);
+          await waitFor(scope, async () => (await pages()) > before || !(await isRunning(sys, workflowId)), 60_000, `life ${life}: the sync to move`);
           await sleep(Math.random() * 1_500);
           if (!(await isRunning(sys, workflowId))) break;
           await w.kill();
@@ -298,7 +306,7 @@ function randomKills(namespace: string): Scenario {
           progress(`  kill ${scope.blows}: ${await pages()}/60 pages in`);
         }
         const atLastKill = await pagesOf(sys, 'hubspot');
-        const resumed = resumedAfter(sys, 'hubspot', atLastKill, lastKill);
+        const resumed = resumedAfter(sys, scope, 'hubspot', atLastKill, lastKill);
         await worker(sys, scope, 'last');
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
@@ -343,7 +351,7 @@ function temporalRestarts(namespace: string): Scenario {
             w = await worker(sys, scope, `after-restart-${i}`);
           }
         }
-        const resumed = resumedAfter(sys, 'hubspot', await pagesOf(sys, 'hubspot'), lastRestart);
+        const resumed = resumedAfter(sys, scope, 'hubspot', await pagesOf(sys, 'hubspot'), lastRestart);
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
           tally: await tallySource(sys.store, 'hubspot', RESTART_CONTACTS),
@@ -379,7 +387,7 @@ function storeOutage(dialect: 'sqlite' | 'postgres', namespace: string): Scenari
         await worker(sys, scope, 'worker');
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
-        await waitFor(async () => ((await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0) >= 3, 60_000, 'the sync to commit 3 pages');
+        await waitFor(scope, async () => ((await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0) >= 3, 60_000, 'the sync to commit 3 pages');
         scope.blows = 1;
         const atOutage = await pagesOf(sys, 'hubspot');
         if (database) {
@@ -389,7 +397,7 @@ function storeOutage(dialect: 'sqlite' | 'postgres', namespace: string): Scenari
           await lock.released;
         }
         const back = Date.now();
-        const resumed = resumedAfter(sys, 'hubspot', atOutage, back);
+        const resumed = resumedAfter(sys, scope, 'hubspot', atOutage, back);
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId, 4);
         return {
           tally: await tallySource(sys.store, 'hubspot', OUTAGE_CONTACTS),
