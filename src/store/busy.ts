@@ -134,6 +134,20 @@ function isWaitBounded(connection: DatabaseConnection): connection is DatabaseCo
   return typeof (connection as Partial<WaitBounded>).boundWait === 'function';
 }
 
+/**
+ * A failure of the connection rather than of the statement: node-postgres reports what the
+ * server refused with a SQLSTATE and a severity, and a dropped socket without them.
+ */
+function lostConnection(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError || !(err instanceof Error)) return false;
+  const e = err as Error & { code?: unknown; severity?: unknown };
+  if (typeof e.code === 'string' && e.code.startsWith('SQLITE_')) return false;
+  if (e.severity !== undefined) return false;
+  return /connection terminated|connection.*(closed|ended)|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|timeout exceeded when trying to connect/i.test(
+    `${e.message} ${typeof e.code === 'string' ? e.code : ''}`,
+  );
+}
+
 class RetryingConnection implements DatabaseConnection {
   constructor(
     readonly inner: DatabaseConnection,
@@ -143,8 +157,12 @@ class RetryingConnection implements DatabaseConnection {
     private readonly clock: RetryClock,
   ) {}
 
-  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return retryWhileBusy(() => this.inner.executeQuery<R>(query), this.deadline, this.policy, this.clock, this.requestedAt);
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    try {
+      return await retryWhileBusy(() => this.inner.executeQuery<R>(query), this.deadline, this.policy, this.clock, this.requestedAt);
+    } catch (err) {
+      throw lostConnection(err) ? new StoreUnavailableError(`lost the database connection: ${(err as Error).message}`, { cause: err }) : err;
+    }
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {

@@ -219,3 +219,17 @@ describe('a SQLite store locked by another process', () => {
     expect((await listAudit(store.db)).map((r) => r.action)).toEqual(['inside']);
   });
 });
+
+describe('a PostgreSQL store that cannot be reached', () => {
+  it('fails with StoreUnavailableError, classified database (not a transient network error)', async () => {
+    const store = await openStore({ databaseUrl: 'postgres://ops@127.0.0.1:1/none', sqlitePath: '' });
+    try {
+      const failure = await readControls(store.db).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect((failure as Error).message).toMatch(/^Store unavailable: no database connection: .*ECONNREFUSED/);
+      expect(classifyError(failure).category).toBe('database');
+    } finally {
+      await store.close();
+    }
+  });
+});
