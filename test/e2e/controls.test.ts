@@ -51,6 +51,7 @@ describe('ops-controls', () => {
   });
 
   it('a bad change is refused with a message naming the field, and nothing changes', async () => {
+    await sys.ops.getControls(); // starts ops-controls if no test before this one did
     const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
     const before = await handle.query(getControlsQuery);
     const bad = [
@@ -92,6 +93,7 @@ describe('ops-controls', () => {
 
   it('stays small: continues as new and keeps its state and its running jobs', async () => {
     // A fresh controls workflow that continues as new after a short history.
+    await sys.ops.getControls(); // starts ops-controls if no test before this one did
     const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
     const before = await handle.query(getControlsQuery);
     await handle.terminate('test: restart with a short history limit');

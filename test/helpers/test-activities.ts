@@ -16,7 +16,7 @@ export function createTestActivities() {
   // blocks again, whatever ran before it (tests must not depend on each other's order).
   let gateOpenings = 0;
   let gateWaiters: (() => void)[] = [];
-  let arrivals: (() => void)[] = [];
+  const arrivals: (() => void)[] = [];
   const cancelled: string[] = [];
 
   const record = (name: string, arg?: string): void => {
@@ -31,8 +31,8 @@ export function createTestActivities() {
     },
     async waitAtGate(): Promise<void> {
       record('waitAtGate');
-      arrivals.forEach((fn) => fn());
-      arrivals = [];
+      // One arrival answers one reachedGate() (the oldest): awaiting N of them awaits N arrivals.
+      arrivals.shift()?.();
       const ctx = Context.current();
       const openingsAtArrival = gateOpenings;
       while (gateOpenings === openingsAtArrival) {
@@ -63,7 +63,7 @@ export function createTestActivities() {
     faults,
     cancelled,
     attempts: (key: string): number[] => attemptsByFault.get(key) ?? [],
-    /** Resolves when some activity reaches the gate. */
+    /** Resolves when one more activity reaches the gate (each call waits for an arrival of its own). */
     reachedGate: (): Promise<void> => new Promise((resolve) => arrivals.push(resolve)),
     /** Releases every activity waiting at the gate now; later arrivals wait for the next call. */
     openGate(): void {
