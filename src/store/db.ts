@@ -45,6 +45,8 @@ function uniformTypes(): pg.CustomTypesConfig {
   return { getTypeParser } as pg.CustomTypesConfig;
 }
 
+const PG_CONNECT_TIMEOUT_MS = 30_000;
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -60,6 +62,9 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    // A server that never answers (a dropped route, a full pool) fails the caller instead of
+    // hanging it: 'Store unavailable', category database, and the caller's retry policy decides.
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
     types: uniformTypes(),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
