@@ -1,5 +1,5 @@
 /** What opsctl says, and which exit code it gives, when something fails after parsing. */
-import { isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { OpsClientError, OpsConnectError } from '../client';
 import { sqlitePath, type Config } from '../config';
 import { InvalidControlsChange } from '../controls-model';
@@ -17,6 +17,10 @@ const DEADLINE_EXCEEDED = 4;
 export function describeFailure(err: unknown, config: Config): Failure {
   if (err instanceof UsageError || err instanceof InvalidControlsChange || err instanceof OpsClientError) {
     return { code: 2, message: err.message };
+  }
+  if (err instanceof WorkflowUpdateFailedError && storeUnavailable(err)) {
+    // The request was good; the store could not take it, so nothing changed and it may be tried again.
+    return { code: 1, message: `the controls were not changed: ${innermostMessage(err)}` };
   }
   if (err instanceof WorkflowUpdateFailedError) {
     // ops-controls validates every Update again; a rejection there is still a bad request.
@@ -48,6 +52,20 @@ export function describeConnectFailure(err: unknown, config: Config): string {
     `  Temporal: ${config.temporal.address} (TEMPORAL_ADDRESS), namespace ${config.temporal.namespace}; \`npm start\` runs a local one\n` +
     `  store:    ${store}`
   );
+}
+
+/** The Update failed because the store was down (the boundary classified it `database`). */
+function storeUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ApplicationFailure && e.type === 'database') return true;
+  }
+  return false;
+}
+
+function innermostMessage(err: Error): string {
+  let e: Error = err;
+  for (let depth = 0; e.cause instanceof Error && depth < 5; depth++) e = e.cause;
+  return e.message;
 }
 
 function lostTemporal(err: unknown): boolean {
