@@ -8,7 +8,7 @@
  * follow the new code. `-- --tag <tag>` (e.g. a date) writes `<name>.<tag>.json` beside them
  * instead, again never over an existing file.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -20,27 +20,12 @@ import { getDeadLetter, insertDeadLetter, listDeadLetters } from '../../src/stor
 import { bootSystem, startLocalTemporal, startTestJob } from '../helpers/boot';
 import { HubSpotFake, N8nFake, NotionFake, TelegramFake } from '../fakes';
 import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes } from '../helpers/comms';
+import { historyFile, parseTag } from './history-files';
 
 const OUT = join(__dirname, '..', 'histories');
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `--tag <tag>`: the suffix of a new set of histories recorded beside the kept ones. */
-function parseTag(argv: readonly string[]): string | undefined {
-  const at = argv.indexOf('--tag');
-  if (at < 0) return undefined;
-  const tag = argv[at + 1] ?? '';
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(tag)) throw new Error(`--tag must be 1 to 40 letters, digits, "-" or "_", got "${tag}"`);
-  return tag;
-}
-
-/** Where a history goes, or undefined when that file exists already (it is never overwritten). */
-function historyFile(dir: string, name: string, tag: string | undefined): string | undefined {
-  const file = join(dir, tag ? `${name}.${tag}.json` : `${name}.json`);
-  return existsSync(file) ? undefined : file;
-}
-
-/** Fails the recording when a run did not take the branch it is meant to record. */
 /** A step of the recording that must not hang it. */
 async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

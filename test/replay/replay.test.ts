@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { JOB_NAMES } from '../../src/jobs';
+import { historyFile, parseTag } from './history-files';
 
 const DIR = join(__dirname, '..', 'histories');
 
@@ -72,5 +74,25 @@ describe('the replay test catches a non-deterministic change, and patched() make
 
   it('the same reordering gated by patched() replays the old history', async () => {
     expect(await replay(join(__dirname, 'patched-workflows.ts'))).toBeUndefined();
+  });
+});
+
+describe('the recorder only adds histories', () => {
+  it('writes <name>.json when absent, keeps it when present, and puts a tagged set beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'histories-'));
+    expect(historyFile(dir, 'daily_digest', undefined)).toBe(join(dir, 'daily_digest.json'));
+    writeFileSync(join(dir, 'daily_digest.json'), '{}');
+    expect(historyFile(dir, 'daily_digest', undefined)).toBeUndefined();
+    expect(historyFile(dir, 'daily_digest', '2026-11-27')).toBe(join(dir, 'daily_digest.2026-11-27.json'));
+    writeFileSync(join(dir, 'daily_digest.2026-11-27.json'), '{}');
+    expect(historyFile(dir, 'daily_digest', '2026-11-27')).toBeUndefined();
+  });
+
+  it('takes a tag of plain characters only', () => {
+    expect(parseTag([])).toBeUndefined();
+    expect(parseTag(['--tag', 'v2'])).toBe('v2');
+    for (const bad of [['--tag'], ['--tag', '../x'], ['--tag', 'a.b'], ['--tag', 'x'.repeat(41)]]) {
+      expect(() => parseTag(bad)).toThrow(/--tag must be/);
+    }
   });
 });
