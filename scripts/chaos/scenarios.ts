@@ -17,6 +17,7 @@ import { bootSystem, TEST_DATABASE_URL, type TestSystem } from '../../test/helpe
 import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes, type CommsFakes } from '../../test/helpers/comms';
 import { spawnCrashWorker, workerConfig, type CrashSettings, type CrashWorker } from '../../test/helpers/crash-worker';
 import { createChaosDatabase, lockSqlite } from './outages';
+import { spawnNpmStart } from './npm-start';
 import type { ChaosServer } from './server';
 import { track } from './children';
 import { addTally, emptyTally, tallySend, tallySource, type Tally } from './tally';
@@ -277,8 +278,14 @@ function commsConfigFor(channel: 'voice' | 'sms' | 'telegram' | 'console', fakes
 const KILL_CONTACTS = 6_000;
 const KILLS = 10;
 
-function randomKills(namespace: string): Scenario {
-  const name = `${KILLS} SIGKILLs of the worker mid-sync`;
+function randomKills(namespace: string, target: 'worker' | 'npm start'): Scenario {
+  const name = `${KILLS} SIGKILLs of ${target === 'worker' ? 'the worker' : 'npm start'} mid-sync`;
+  const spawnOne = async (sys: TestSystem, scope: Scope, life: string): Promise<CrashWorker> => {
+    if (target === 'worker') return worker(sys, scope, life);
+    const started = await spawnNpmStart(sys.config, life);
+    scope.defer(() => started.kill());
+    return started;
+  };
   return {
     name,
     namespace,
@@ -295,7 +302,7 @@ function randomKills(namespace: string): Scenario {
         const pages = async () => (await getSourceSync(sys.store.db, 'hubspot'))?.run_pages ?? 0;
         for (let life = 0; life < KILLS; life++) {
           const before = await pages();
-          const w = await worker(sys, scope, `life-${life}`);
+          const w = await spawnOne(sys, scope, `life-${life}`);
           // Each worker first gets the sync going again (a page committed), then dies at a random moment.
           await waitFor(scope, async () => (await pages()) > before || !(await isRunning(sys, workflowId)), 60_000, `life ${life}: the sync to move`);
           await sleep(Math.random() * 1_500);
@@ -307,13 +314,13 @@ function randomKills(namespace: string): Scenario {
         }
         const atLastKill = await pagesOf(sys, 'hubspot');
         const resumed = resumedAfter(sys, scope, 'hubspot', atLastKill, lastKill);
-        await worker(sys, scope, 'last');
+        await spawnOne(sys, scope, 'last');
         const results = await runUntilDone(sys, scope, 'sync_hubspot', workflowId);
         return {
           tally: await tallySource(sys.store, 'hubspot', KILL_CONTACTS),
           resumedMs: await resumed,
           recoverMs: Date.now() - lastKill,
-          note: `${scope.blows} kills, a new worker each time; ${atLastKill}/60 pages in at the last kill; ${outcomes(results)}`,
+          note: `${scope.blows} kills, a new ${target} each time; ${atLastKill}/60 pages in at the last kill; ${outcomes(results)}`,
         };
       }),
   };
@@ -492,6 +499,6 @@ export function scenarios(): Scenario[] {
   for (const point of CRASH_POINTS) {
     list.push(point.startsWith('sync.') ? syncCrashPoint(point, ns()) : sendCrashPoint(point as keyof typeof SEND_CHANNEL, ns()));
   }
-  list.push(randomKills(ns()), temporalRestarts(ns()), storeOutage('sqlite', ns()), storeOutage('postgres', ns()), apiFaults(ns()));
+  list.push(randomKills(ns(), 'worker'), randomKills(ns(), 'npm start'), temporalRestarts(ns()), storeOutage('sqlite', ns()), storeOutage('postgres', ns()), apiFaults(ns()));
   return list;
 }
