@@ -1,27 +1,35 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors';
-import { listIncidents } from '../../src/store';
+import { listIncidents, resolveIncident } from '../../src/store';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
-// A streak is the job's history of runs, so each test builds its own on a system of its own:
-// any test passes alone and in any order.
 describe('consecutive failures of one job', () => {
   let sys: TestSystem;
   let n = 0;
-  beforeEach(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
     sys.acts.faults.set('bad', { times: Number.MAX_SAFE_INTEGER, error: () => new ValidationError('bad payload') });
   });
-  afterEach(async () => {
+  afterAll(async () => {
     await sys.close();
   });
 
   const run = (fault: string) =>
     startTestJob(sys, 'faultyJob', `streak-${++n}`, { params: { fault } }).then((id) => sys.ops.jobResult(id));
   const alerts = async () =>
-    (await listIncidents(sys.store.db, {})).filter((i) => i.type === 'consecutive_failures' && i.job === 'sync_hubspot');
+    (await listIncidents(sys.store.db, { status: 'open' })).filter((i) => i.type === 'consecutive_failures' && i.job === 'sync_hubspot');
+
+  /**
+   * Each test starts from no streak and no open streak alert, whatever ran before it: a success
+   * ends any streak, and an operator resolving the alert is what lets the next streak raise one.
+   */
+  async function noStreak(): Promise<void> {
+    expect((await run('fine')).outcome).toBe('succeeded');
+    for (const incident of await alerts()) await resolveIncident(sys.store.db, incident.id, new Date());
+  }
 
   it('two failures, a success, two failures: no alert (a success ends the streak)', async () => {
+    await noStreak();
     await run('bad');
     await run('bad');
     expect((await run('fine')).outcome).toBe('succeeded');
@@ -31,6 +39,7 @@ describe('consecutive failures of one job', () => {
   });
 
   it('the third failure in a row raises one alert incident; the fourth adds none', async () => {
+    await noStreak();
     await run('bad');
     await run('bad');
     expect(await alerts()).toHaveLength(0);
