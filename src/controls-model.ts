@@ -204,3 +204,60 @@ export function describeIssues(
     .join('; ');
   return clip(escapeUnprintable(text), MESSAGE_MAX_LENGTH);
 }
+
+/**
+ * Whether `after` lets something happen that `before` forbade: a job run, a write, a message, at
+ * some instant. Each flag on its own (enabling jobs while the kill switch is on still loosens,
+ * since the kill switch may go off later), and quiet hours by their effect: turning them on (any
+ * window) or off-to-off window edits never loosen; once they are on, only the same window does
+ * not loosen (another window may let a job run at an hour the old one kept quiet).
+ *
+ * A change that does not loosen is safe to apply before the store mirror has it: a job that reads
+ * the older mirror is then at most less strict than it will be told to be by signal, never more.
+ */
+export function loosens(before: ControlFlags, after: ControlFlags): boolean {
+  return (
+    (before.killSwitch && !after.killSwitch) ||
+    (!before.jobsEnabled && after.jobsEnabled) ||
+    (!before.commsEnabled && after.commsEnabled) ||
+    (!before.writeEnabled && after.writeEnabled) ||
+    quietHoursLoosen(before.quietHours, after.quietHours)
+  );
+}
+
+function quietHoursLoosen(before: QuietHours, after: QuietHours): boolean {
+  if (!before.enabled) return false;
+  return !after.enabled || after.start !== before.start || after.end !== before.end || after.timeZone !== before.timeZone;
+}
+
+/**
+ * Whether a received controls state replaces the one a job holds. A newer version always does.
+ * An older one does when it turns the kill switch on or loosens nothing: anyone who can reach
+ * Temporal can send a well-formed state with a huge version, and a job that then dropped every
+ * lower version would ignore the real kill switch. Stricter is never ignored; looser needs newer.
+ */
+export function supersedes(current: ControlsState, next: ControlsState): boolean {
+  return next.version >= current.version || next.killSwitch || !loosens(current, next);
+}
+
+/** Whether `after` differs from `before` in any control (not only in who, when and why). */
+export function changesControls(before: ControlFlags, after: ControlFlags): boolean {
+  const q = (h: QuietHours) => `${h.enabled}|${h.start}|${h.end}|${h.timeZone}`;
+  return (
+    before.killSwitch !== after.killSwitch ||
+    before.jobsEnabled !== after.jobsEnabled ||
+    before.commsEnabled !== after.commsEnabled ||
+    before.writeEnabled !== after.writeEnabled ||
+    q(before.quietHours) !== q(after.quietHours)
+  );
+}
+
+/**
+ * What ops-controls answers (its query and its Update): the state, and, while the store has not
+ * taken the latest change yet, `mirror: 'pending'` with a one-line warning for the operator.
+ * Without those two fields it is exactly a ControlsState, as before.
+ */
+export interface ControlsView extends ControlsState {
+  mirror?: 'pending';
+  warning?: string;
+}

@@ -3,10 +3,12 @@
  * whether the job may go on, and cancels in-flight work when the controls change under it.
  */
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
-import type { ControlsState } from '../controls-model';
+import { supersedes, type ControlsState } from '../controls-model';
 import { SKIP_REASONS } from '../definitions';
 import { JOB_TRAITS, type JobName } from '../jobs';
 import { isQuietHours } from '../quiet-hours';
+
+export { supersedes };
 
 /** Thrown inside a job to end it `skipped`; never a failure. */
 export class JobSkipped extends Error {
@@ -39,9 +41,9 @@ export class Guard {
     return this.current;
   }
 
-  /** Applies a newer controls state; cancels running work if it now forbids the job. */
+  /** Applies a newer or stricter controls state (see supersedes); cancels running work if it now forbids the job. */
   onControlsChanged(next: ControlsState): void {
-    if (next.version < this.current.version) return;
+    if (!supersedes(this.current, next)) return;
     this.current = next;
     const reason = stopReason(this.job, next, new Date());
     if (reason && this.scope && !this.stoppedFor) {

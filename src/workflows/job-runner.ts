@@ -35,7 +35,7 @@ import {
 import type { JobName } from '../jobs';
 import { activityRetryPolicy, isErrorCategory, type ErrorCategory } from '../policies';
 import type { Activities, JobSettings } from '../activities';
-import { Guard, JobSkipped } from './guard';
+import { Guard, JobSkipped, supersedes } from './guard';
 import { JobBodyFailed } from './job-failure';
 
 export interface JobContext {
@@ -102,8 +102,8 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
       return;
     }
     if (guard) guard.onControlsChanged(checked.value);
-    // Before the guard exists only the newest state matters (it ignores older versions): keep one.
-    else if (pending.length === 0 || checked.value.version >= pending[0]!.version) pending.splice(0, pending.length, checked.value);
+    // Before the guard exists keep one: the newest, or a stricter one whatever its version (supersedes).
+    else if (pending.length === 0 || supersedes(pending[0]!, checked.value)) pending.splice(0, pending.length, checked.value);
   });
   // The SDK would keep signals of unknown names in memory for a handler that never comes.
   setDefaultSignalHandler((name: string) => log.warn('unknown signal dropped', { job, signal: printableName(name) }));
