@@ -14,7 +14,7 @@ import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
 import { existsSync } from 'node:fs';
-import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState } from './controls-model';
+import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsView } from './controls-model';
 import { initialControls } from './controls-initial';
 import {
   CONTROLS_WORKFLOW_ID,
@@ -121,7 +121,7 @@ export interface ScheduleStatus {
 }
 
 export interface SystemStatus {
-  controls?: ControlsState;
+  controls?: ControlsView;
   temporal: { ok: boolean; address: string; namespace: string; error?: string };
   store: { ok: boolean; dialect: string; error?: string };
   schedules: ScheduleStatus[];
@@ -218,19 +218,19 @@ export class OpsClient {
     });
   }
 
-  async getControls(): Promise<ControlsState> {
+  async getControls(): Promise<ControlsView> {
     await this.ensureControls();
     return this.controlsHandle().query(getControlsQuery);
   }
 
   /** Validates locally first, so a bad change fails with a clear message before reaching Temporal. */
-  async changeControls(change: ControlsChange): Promise<ControlsState> {
+  async changeControls(change: ControlsChange): Promise<ControlsView> {
     const parsed = parseControlsChange(change);
     await this.ensureControls();
     return this.controlsHandle().executeUpdate(setControlsUpdate, { args: [parsed] });
   }
 
-  setKillSwitch(on: boolean, who: { actor: string; reason: string }): Promise<ControlsState> {
+  setKillSwitch(on: boolean, who: { actor: string; reason: string }): Promise<ControlsView> {
     return this.changeControls({ killSwitch: on, ...who });
   }
 
@@ -460,7 +460,7 @@ export class OpsClient {
       address: this.config.temporal.address,
       namespace: this.config.temporal.namespace,
     };
-    let controls: ControlsState | undefined;
+    let controls: ControlsView | undefined;
     try {
       controls = await this.getControls();
     } catch (err) {

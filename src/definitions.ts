@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ControlsChange, ControlsState } from './controls-model';
+import type { ControlsChange, ControlsState, ControlsView } from './controls-model';
 import type { JobName } from './jobs';
 
 export const CONTROLS_WORKFLOW_ID = 'ops-controls';
@@ -25,15 +25,15 @@ export const CUSTOM_SEARCH_ATTRIBUTES = [JOB_SEARCH_ATTRIBUTE, OUTCOME_SEARCH_AT
  */
 
 // ops-controls
-export const getControlsQuery = defineQuery<ControlsState>('getControls');
-export const setControlsUpdate = defineUpdate<ControlsState, [ControlsChange]>('setControls');
+export const getControlsQuery = defineQuery<ControlsView>('getControls');
+export const setControlsUpdate = defineUpdate<ControlsView, [ControlsChange]>('setControls');
 export interface JobRegistration {
   workflowId: string;
   job: JobName;
 }
 /**
  * A job joins the fan-out list by signal (cheap, no limit on how many are in flight), then reads
- * the controls from the store mirror, which a change writes before it fans out.
+ * the controls: ops-controls' own state by query, the store mirror if that cannot be had.
  */
 export const jobStartedSignal = defineSignal<[JobRegistration]>('jobStarted');
 export const jobEndedSignal = defineSignal<[string]>('jobEnded');

@@ -2,8 +2,8 @@
  * Bookkeeping activities of the job wrapper and ops-controls. They are exempt from the
  * kill-switch check: recording that a job was stopped must still happen.
  */
-import type { ControlsChange, ControlsState } from '../controls-model';
-import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
+import { checkControlsState, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
+import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, getControlsQuery, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
 import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
 import { activityInfo } from '@temporalio/activity';
@@ -67,7 +67,13 @@ export interface RunRecorded {
   alertRaised: boolean;
 }
 
-/** How long a controls change waits for a locked store before it is refused. */
+/**
+ * How long a joining job waits for ops-controls to answer its query (a cached workflow answers in
+ * milliseconds); past it the job starts from the store mirror, as it did before the query existed.
+ */
+const CONTROLS_QUERY_DEADLINE_MS = 5000;
+
+/** How long one controls mirror write waits for a locked store before it fails (and is refused or retried). */
 const CONTROLS_STORE_WAIT_MS = 2000;
 
 /** Releasing a source's lock is bookkeeping too: a stopped sync must not hold it. */
@@ -80,8 +86,12 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
   return {
     /**
      * Registers the job for controls signals (starting ops-controls if absent), then reads the
-     * controls. The order matters: a change persists its state before it fans out, so a job
-     * that registered too late for the fan-out reads the new state here.
+     * controls. The order matters: every change made after the registration reaches the job by
+     * signal, and one made before it is in what the job reads here. That is ops-controls' own
+     * state, asked by query: the store mirror can be behind it (a stricter change is applied
+     * before a store in an outage takes it), and a job that ran on an older, looser mirror could
+     * run after the kill switch went on. The mirror is read alongside, and is the answer when the
+     * query cannot be had in time; the stricter or newer of the two wins (Guard's supersedes).
      */
     async joinControls(registration: JobRegistration): Promise<{ controls: ControlsState; settings: JobSettings }> {
       const initial = await initialControls(config, store, now());
@@ -92,8 +102,17 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         signal: jobStartedSignal,
         signalArgs: [registration],
       });
-      // Bounded: a reason stored before the length caps is clipped, not carried into every job's history.
-      const controls = (await mirroredControls(store)) ?? initial;
+      const [mirrored, live] = await Promise.all([
+        // Bounded: a reason stored before the length caps is clipped, not carried into every job's history.
+        mirroredControls(store),
+        client.connection
+          .withDeadline(Date.now() + CONTROLS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(CONTROLS_WORKFLOW_ID).query(getControlsQuery))
+          .then((answer) => checkControlsState(answer))
+          .catch((err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) })),
+      ]);
+      const fromStore = mirrored ?? initial;
+      if (!live.ok) deps.logger.warn({ job: registration.job, error: live.error }, 'ops-controls did not answer its query: the job starts from the store mirror');
+      const controls = live.ok && supersedes(fromStore, live.value) ? live.value : fromStore;
       return {
         controls,
         settings: {
@@ -113,9 +132,9 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
     },
 
     /**
-     * The mirror is written before a change reaches any job (joinControls and the activity
-     * boundary read it), so a change the store cannot take is refused, and refused at once:
-     * one wait for the store (busy.ts), no retries, and the operator is told why.
+     * Writes the mirror and the change's audit row, or fails at once: one bounded wait for the
+     * store (busy.ts), no retries here. ops-controls decides what a failure means: a loosening
+     * change is refused, a stricter one takes effect and this is retried by the workflow.
      */
     async persistControls(args: { state: ControlsState; change: ControlsChange }): Promise<void> {
       const { actor, reason, ...change } = args.change;
@@ -126,12 +145,7 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         );
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
-        throw ApplicationFailure.create({
-          type: 'database',
-          nonRetryable: true,
-          message: `${err.message}. The controls were NOT changed: try again once the store is back.`,
-          cause: err,
-        });
+        throw ApplicationFailure.create({ type: 'database', nonRetryable: true, message: err.message, cause: err });
       }
     },
 

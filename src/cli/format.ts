@@ -3,7 +3,7 @@
  * state or the store passes through `printable` (or a table cell), so text someone stored with
  * newlines, ANSI escapes or bidi overrides can neither forge lines nor repaint the terminal.
  */
-import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsState } from '../controls-model';
+import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsView } from '../controls-model';
 import type { ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
 
@@ -28,7 +28,7 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
   return [line(cols.map((c) => printable(c, MAX_CELL))), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-export function formatControls(c: ControlsState): string {
+export function formatControls(c: ControlsView): string {
   const q = c.quietHours;
   return [
     `kill switch   ${c.killSwitch ? 'ON  (no job runs)' : 'off'}`,
@@ -37,6 +37,7 @@ export function formatControls(c: ControlsState): string {
     `writes        ${c.writeEnabled ? 'enabled' : 'disabled'}`,
     `quiet hours   ${q.enabled ? 'on ' : 'off'} ${printable(q.start)}-${printable(q.end)} ${printable(q.timeZone)}`,
     `version ${printable(c.version)}, last changed ${printable(c.updatedAt)} by ${printable(c.updatedBy)}: ${printable(c.reason)}`,
+    ...(c.mirror === 'pending' ? [`store mirror  PENDING: ${printable(c.warning ?? 'not written yet')}`] : []),
   ].join('\n');
 }
 

@@ -1,26 +1,37 @@
 /**
  * A store outage on SQLite: another process holds the file under BEGIN EXCLUSIVE for a while
- * (an operator's sqlite3 shell, a stuck process). The worker's event loop keeps turning, the
- * kill switch answers at once (refused, with the reason, since its change cannot be stored), and
- * every run that started during the outage is recorded and alerted once the store is back.
+ * (an operator's sqlite3 shell, a stuck process). The worker's event loop keeps turning, every
+ * run that started during the outage is recorded and alerted once the store is back, and the
+ * kill switch works all along: `kill on` takes effect at once (its mirror and audit row follow
+ * when the store is back), while `kill off` is refused until the store can take it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlitePath } from '../../src/config';
-import { listAudit, listDeadLetters, listIncidents, listNotifications } from '../../src/store';
+import { SKIP_REASONS } from '../../src/definitions';
+import { listAudit, listDeadLetters, listIncidents, listNotifications, readControls } from '../../src/store';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
-import { startSystem, type TestSystem } from '../helpers/system';
+import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const LOCK_MS = 20_000;
+/** Long enough for the mirror write to be tried, and refused, several times. */
+const KILL_LOCK_MS = 15_000;
 const who = { actor: 'test', reason: 'store outage test' };
 
 /** Every message of an error and its causes, so the test sees what an operator would be shown. */
 function messages(err: unknown): string {
+  if (err === undefined) return '(no error: the change was accepted)';
   const parts: string[] = [];
   for (let e = err as { message?: string; cause?: unknown } | undefined; e && parts.length < 10; e = e.cause as typeof e) parts.push(String(e.message));
   return parts.join(' <- ');
 }
 
-describe('a SQLite store locked by another process for 20 s', () => {
+/** The audit rows of controls changes that produced `version`. */
+async function controlsAuditOf(sys: TestSystem, version: number) {
+  const rows = await listAudit(sys.store.db, { job: 'controls.update', limit: 1000 });
+  return rows.filter((row) => (JSON.parse(row.output_data ?? '{}') as { version?: number }).version === version);
+}
+
+describe('a SQLite store locked by another process', () => {
   let sys: TestSystem;
   beforeAll(async () => {
     sys = await startSystem();
@@ -31,7 +42,9 @@ describe('a SQLite store locked by another process for 20 s', () => {
     await sys.close();
   });
 
-  it('keeps the event loop free and the kill switch prompt, then records and alerts every run it broke', async () => {
+  it('keeps the event loop free and ops-controls answering, then records and alerts every run it broke', async () => {
+    // Whatever another test left: the jobs below must meet the store, not the kill switch.
+    await sys.ops.setKillSwitch(false, who);
     let last = performance.now();
     let maxLagMs = 0;
     const tick = () => {
@@ -54,18 +67,6 @@ describe('a SQLite store locked by another process for 20 s', () => {
       expect((await sys.ops.getControls()).killSwitch).toBe(false);
       expect(performance.now() - queried).toBeLessThan(2000);
 
-      // The kill switch cannot be stored, so it is refused promptly, saying why, and nothing changed.
-      const asked = performance.now();
-      const refusal = await sys.ops.setKillSwitch(true, who).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      const refusedInMs = performance.now() - asked;
-      expect(refusal).toBeDefined();
-      expect(messages(refusal)).toMatch(/Store unavailable: .*locked.*The controls were NOT changed/);
-      // Well inside a workflow task's 5 s: the Update's task is never held up by the store.
-      expect(refusedInMs).toBeLessThan(4000);
-      expect((await sys.ops.getControls()).killSwitch).toBe(false);
       expect(performance.now() - lockedAt).toBeLessThan(LOCK_MS);
 
       await lock.released;
@@ -102,13 +103,84 @@ describe('a SQLite store locked by another process for 20 s', () => {
         expect(notifications.filter((n) => n.idempotency_key === `incident:${raised[0]!.id}`)).toHaveLength(1);
       }
       expect(letters.filter((l) => l.workflow_id === byJob.sync_n8n!.workflowId)).toEqual([]);
-
-      // And the kill switch works again.
-      expect((await sys.ops.setKillSwitch(true, who)).killSwitch).toBe(true);
-      expect((await sys.ops.setKillSwitch(false, who)).killSwitch).toBe(false);
     } finally {
       clearInterval(probe);
       await lock?.release();
     }
+  }, 120_000);
+
+  it('kill on takes effect at once: a running job stops, a job started meanwhile is skipped, mirror and audit row follow once; kill off is refused', async () => {
+    await sys.ops.setKillSwitch(false, who);
+    const before = await sys.ops.getControls();
+    const arrived = sys.acts.reachedGate();
+    const runningId = await startTestJob(sys, 'gatedJob', `outage-running-${before.version}`);
+    await arrived;
+    const killWho = { actor: 'operator', reason: 'kill during a store outage' };
+    let lock: HeldLock | undefined;
+    try {
+      lock = await holdSqliteLock(sqlitePath(sys.config), KILL_LOCK_MS);
+      const lockedAt = performance.now();
+
+      // The store cannot take the change, and the kill switch is on all the same, within one store wait (2 s).
+      const asked = performance.now();
+      const killed = await sys.ops.setKillSwitch(true, killWho);
+      const killOnMs = performance.now() - asked;
+      expect(killed).toMatchObject({ killSwitch: true, version: before.version + 1, updatedBy: 'operator', mirror: 'pending' });
+      expect(killed.warning).toMatch(/Store unavailable: .*locked.*written as soon as the store is back/);
+      expect(killOnMs).toBeLessThan(4000);
+      process.stdout.write(`kill on during the lock took ${Math.round(killOnMs)} ms\n`);
+
+      // The running job stops now, inside the outage: its blocked activity is cancelled.
+      await expect.poll(() => sys.acts.cancelled.includes(runningId), { timeout: 10_000 }).toBe(true);
+
+      // A job that starts now finds the older mirror (kill switch off) in the store: it must run no step.
+      const lateId = await startTestJob(sys, 'stepsJob', `outage-late-${before.version}`, { params: { count: 3 } });
+
+      // Loosening cannot wait for the store: refused, saying why, and nothing changes.
+      const refusal = await sys.ops.setKillSwitch(false, who).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(messages(refusal)).toMatch(/Store unavailable: .*locked.*The controls were NOT changed: a change that loosens them must reach the store first/);
+      expect(await sys.ops.getControls()).toMatchObject({ killSwitch: true, version: killed.version, mirror: 'pending' });
+
+      // The store has none of it yet: its mirror is the one from before the outage.
+      expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: false, version: before.version });
+      expect(performance.now() - lockedAt).toBeLessThan(KILL_LOCK_MS);
+
+      await lock.released;
+      const releasedAt = performance.now();
+
+      // The workflow's retries write the mirror and the change's audit row, once, after the outage.
+      await expect.poll(async () => (await readControls(sys.store.db))?.version, { timeout: 45_000, interval: 250 }).toBe(killed.version);
+      process.stdout.write(`mirror written ${Math.round(performance.now() - releasedAt)} ms after the lock was released\n`);
+      expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: true, updatedBy: 'operator' });
+      const rows = await controlsAuditOf(sys, killed.version);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ actor: 'operator', reason: 'kill during a store outage', success: 1 });
+      expect(JSON.parse(rows[0]!.input_data ?? '{}')).toEqual({ killSwitch: true });
+      // The refused kill off left no trace.
+      expect(await controlsAuditOf(sys, killed.version + 1)).toEqual([]);
+      const after = await sys.ops.getControls();
+      expect(after).toMatchObject({ killSwitch: true, version: killed.version });
+      expect(after.mirror).toBeUndefined();
+
+      const running = await sys.ops.jobResult(runningId);
+      expect(running).toMatchObject({ outcome: 'skipped', reason: SKIP_REASONS.killSwitch });
+      expect(sys.acts.stepCalls(runningId)).toEqual(['one']);
+      const late = await sys.ops.jobResult(lateId);
+      expect(late).toMatchObject({ outcome: 'skipped', reason: SKIP_REASONS.killSwitch });
+      expect(sys.acts.stepCalls(lateId)).toEqual([]);
+
+      // Nothing more is written later (one audit row, not one per retry).
+      expect(await controlsAuditOf(sys, killed.version)).toHaveLength(1);
+    } finally {
+      await lock?.release();
+    }
+    // With the store back, kill off works again.
+    const off = await sys.ops.setKillSwitch(false, who);
+    expect(off.killSwitch).toBe(false);
+    expect(off.mirror).toBeUndefined();
+    expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: false, version: off.version });
   }, 120_000);
 });

@@ -9,6 +9,7 @@ import { changesControls, loosens, type ControlFlags, type ControlsState, type Q
 import { SKIP_REASONS } from '../../src/definitions';
 import { JOB_NAMES } from '../../src/jobs';
 import { Guard, JobSkipped, stopReason, supersedes } from '../../src/workflows/guard';
+import { formatControls } from '../../src/cli/format';
 
 const quiet: QuietHours = { enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago' };
 const open: ControlFlags = { killSwitch: false, jobsEnabled: true, commsEnabled: true, writeEnabled: true, quietHours: quiet };
@@ -125,5 +126,14 @@ describe('the Guard never ignores a stricter state', () => {
     // Newer and looser: taken.
     guard.onControlsChanged(state({}, 8));
     expect(guard.controls.commsEnabled).toBe(true);
+  });
+});
+
+describe('opsctl shows a change whose store mirror is pending', () => {
+  it('one more line, escaped; none when the mirror is written', () => {
+    const killed = state({ killSwitch: true }, 4);
+    expect(formatControls(killed)).not.toMatch(/mirror/);
+    const shown = formatControls({ ...killed, mirror: 'pending', warning: 'Store unavailable: locked\n\x1b[2Jforged' });
+    expect(shown.split('\n').at(-1)).toBe('store mirror  PENDING: Store unavailable: locked\\n\\x1b[2Jforged');
   });
 });
