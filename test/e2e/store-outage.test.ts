@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlitePath } from '../../src/config';
-import { SKIP_REASONS } from '../../src/definitions';
+import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { listAudit, listDeadLetters, listIncidents, listNotifications, readControls } from '../../src/store';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
@@ -182,5 +182,57 @@ describe('a SQLite store locked by another process', () => {
     expect(off.killSwitch).toBe(false);
     expect(off.mirror).toBeUndefined();
     expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: false, version: off.version });
+  }, 120_000);
+
+  it('changes waiting for the store are carried across continue-as-new and each written once, in order', async () => {
+    await sys.ops.changeControls({ killSwitch: false, commsEnabled: true, writeEnabled: true, ...who });
+    // A fresh ops-controls with a short history, so that it continues as new during the outage.
+    const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+    const before = await handle.query(getControlsQuery);
+    await handle.terminate('test: restart with a short history limit');
+    await sys.client.workflow.start('opsControls', {
+      workflowId: CONTROLS_WORKFLOW_ID,
+      taskQueue: sys.config.temporal.taskQueue,
+      args: [{ state: before, maxHistoryLength: 30 }],
+    });
+    const firstRun = (await handle.describe()).runId;
+    let lock: HeldLock | undefined;
+    try {
+      lock = await holdSqliteLock(sqlitePath(sys.config), KILL_LOCK_MS);
+      const lockedAt = performance.now();
+      const killed = await sys.ops.setKillSwitch(true, { actor: 'operator', reason: 'outage 1' });
+      // The store is known to be behind: later stricter changes are queued without a store wait.
+      const asked = performance.now();
+      const quiet = await sys.ops.changeControls({ commsEnabled: false, actor: 'operator', reason: 'outage 2' });
+      const writes = await sys.ops.changeControls({ writeEnabled: false, actor: 'operator', reason: 'outage 3' });
+      expect(performance.now() - asked).toBeLessThan(2000);
+      expect([killed.version, quiet.version, writes.version]).toEqual([before.version + 1, before.version + 2, before.version + 3]);
+      expect(writes).toMatchObject({ killSwitch: true, commsEnabled: false, writeEnabled: false, mirror: 'pending' });
+
+      await expect.poll(async () => (await handle.describe()).runId, { timeout: KILL_LOCK_MS }).not.toBe(firstRun);
+      expect(performance.now() - lockedAt).toBeLessThan(KILL_LOCK_MS);
+      expect(await handle.query(getControlsQuery)).toMatchObject({ version: writes.version, mirror: 'pending' });
+      expect(await readControls(sys.store.db)).toMatchObject({ version: before.version });
+
+      await lock.released;
+      await expect.poll(async () => (await readControls(sys.store.db))?.version, { timeout: 45_000, interval: 250 }).toBe(writes.version);
+      expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: true, commsEnabled: false, writeEnabled: false });
+      for (const [state, reason] of [
+        [killed, 'outage 1'],
+        [quiet, 'outage 2'],
+        [writes, 'outage 3'],
+      ] as const) {
+        const rows = await controlsAuditOf(sys, state.version);
+        expect(rows, `audit rows of version ${state.version}`).toHaveLength(1);
+        expect(rows[0]).toMatchObject({ actor: 'operator', reason });
+      }
+      const ids = await Promise.all([killed, quiet, writes].map(async (state) => (await controlsAuditOf(sys, state.version))[0]!.id));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect((await handle.query(getControlsQuery)).mirror).toBeUndefined();
+    } finally {
+      await lock?.release();
+    }
+    const restored = await sys.ops.changeControls({ killSwitch: false, commsEnabled: true, writeEnabled: true, ...who });
+    expect(restored.mirror).toBeUndefined();
   }, 120_000);
 });
