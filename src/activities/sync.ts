@@ -21,6 +21,7 @@ import type { ActivityDeps } from './deps';
 import { alertFor, raiseAlert, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
 import { crashPoint } from './crash-points';
+import { routeUnalertedIncidents } from './unrouted-alerts';
 import type { FetchedPage, RaisedIncident } from './sources/adapter';
 
 const HOUR_MS = 3600_000;
@@ -89,6 +90,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       if (row.lease_holder !== args.holder) {
         throw new OpsError(`${args.source} sync: this run no longer holds the source (now ${row.lease_holder ?? 'nobody'})`, 'internal');
       }
+      if (row.status !== 'running' || row.cursor === null) await routeUnalertedIncidents(deps, notifier, `sync_${args.source}`);
       if (row.status !== 'running' || row.cursor === null) return progressOf(row, true);
       await assertMayWrite(db);
       const raised: RaisedIncident[] = [];

@@ -3,13 +3,14 @@
  * then a fresh worker without it finishes the run. On SQLite and on PostgreSQL:
  * - sync: every item stored exactly once, and the API asked for each page exactly as often as
  *   the crash point allows (the page in flight once more after the fetch; never after the commit);
+ * - sync, after the commit of a page that raised incidents: each is still alerted, once;
  * - send: the provider got exactly one request, and the notification is `unknown` (the router's
  *   at-most-once design: never resent, never silently lost), also in the run's output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRASH_POINTS } from '../../src/activities/crash-points';
-import { countMemoryItems, getSourceSync, listAttempts, listMemoryItems, listNotifications } from '../../src/store';
-import { HubSpotFake } from '../fakes';
+import { countMemoryItems, getSourceSync, listAttempts, listIncidents, listMemoryItems, listNotifications } from '../../src/store';
+import { HubSpotFake, N8nFake } from '../fakes';
 import { OPERATOR_CHAT, OPERATOR_PHONE, startCommsFakes, type CommsFakes } from '../helpers/comms';
 import { startSystem, type TestSystem } from '../helpers/system';
 import { runRefusedWorker, spawnCrashWorker, workerConfig, type CrashWorker } from '../helpers/crash-worker';
@@ -99,6 +100,50 @@ for (const dialect of DIALECTS) {
         }, TEST_TIMEOUT);
       });
     }
+  });
+
+  describe(`incidents of a page whose worker died right after its commit, on ${dialect}`, () => {
+    const n8n = new N8nFake({ rateLimit: false });
+    const FAILING = ['wf-billing', 'wf-crm', 'wf-invoices', 'wf-leads', 'wf-backup'];
+    let sys: TestSystem;
+    let worker: CrashWorker | undefined;
+
+    beforeAll(async () => {
+      const url = await n8n.start();
+      const recent = new Date(Date.now() - 10 * 60_000).toISOString();
+      for (const wf of FAILING) n8n.addFailures(wf, 4, recent);
+      for (const wf of ['wf-ok-1', 'wf-ok-2']) n8n.addFailures(wf, 2, recent);
+      // 24 executions, 5 a page: the fifth page is the last, and raises the incidents.
+      sys = await startSystem({
+        dialect,
+        startWorker: false,
+        config: { sources: { pageTimeoutMs: 3_000, n8n: { baseUrl: url, apiKey: n8n.apiKey, pageSize: 5 } } },
+      });
+    });
+    afterAll(async () => {
+      await worker?.kill();
+      await sys.close();
+      await n8n.close();
+    });
+
+    it('are still alerted: the retried page finds the run done and routes every incident no notification carries', async () => {
+      worker = await spawnCrashWorker(workerConfig(sys.config, sys.store), `alerts-${dialect}`, { point: 'sync.after_commit_before_complete', skip: 4 });
+      const { workflowId } = await sys.ops.startJob('sync_n8n');
+      const exit = await within(worker.exited, KILLED_IN, 'the armed worker did not reach its crash point');
+      expect(exit.signal).toBe('SIGKILL');
+      const incidents = (await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'repeated_failures');
+      expect(incidents).toHaveLength(FAILING.length);
+      expect(await listNotifications(sys.store.db, { limit: 50 })).toHaveLength(0);
+
+      await sys.startWorker();
+      expect(await sys.ops.jobResult(workflowId)).toMatchObject({ outcome: 'succeeded' });
+      const notifications = await listNotifications(sys.store.db, { limit: 50 });
+      // One each: WARN waits for the digest.
+      expect(notifications.map((n) => n.idempotency_key).sort()).toEqual(incidents.map((i) => `incident:${i.id}`).sort());
+      expect(notifications.every((n) => n.status === 'held')).toBe(true);
+      expect((await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'repeated_failures')).toHaveLength(FAILING.length);
+      expect(n8n.requests.length).toBe(5);
+    }, TEST_TIMEOUT);
   });
 
   describe(`send crash points on ${dialect}`, () => {
