@@ -253,6 +253,13 @@ export function changesControls(before: ControlFlags, after: ControlFlags): bool
 }
 
 /**
+ * The key of ops-controls' memo that holds its state while the store mirror is behind it. A
+ * joining job reads it with a describe, which the Temporal server answers alone: unlike a query,
+ * it never waits for ops-controls' worker, so it costs a job start no more than one short RPC.
+ */
+export const PENDING_CONTROLS_MEMO = 'controlsAheadOfMirror';
+
+/**
  * What ops-controls answers (its query and its Update): the state, and, while the store has not
  * taken the latest change yet, `mirror: 'pending'` with a one-line warning for the operator.
  * Without those two fields it is exactly a ControlsState, as before.

@@ -2,8 +2,8 @@
  * Bookkeeping activities of the job wrapper and ops-controls. They are exempt from the
  * kill-switch check: recording that a job was stopped must still happen.
  */
-import { checkControlsState, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
-import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, getControlsQuery, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
+import { checkControlsState, PENDING_CONTROLS_MEMO, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
+import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
 import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
 import { activityInfo } from '@temporalio/activity';
@@ -67,11 +67,8 @@ export interface RunRecorded {
   alertRaised: boolean;
 }
 
-/**
- * How long a joining job waits for ops-controls to answer its query (a cached workflow answers in
- * milliseconds); past it the job starts from the store mirror, as it did before the query existed.
- */
-const CONTROLS_QUERY_DEADLINE_MS = 5000;
+/** How long a joining job waits for the describe of ops-controls (the server answers in milliseconds). */
+const CONTROLS_DESCRIBE_DEADLINE_MS = 2000;
 
 /** How long one controls mirror write waits for a locked store before it fails (and is refused or retried). */
 const CONTROLS_STORE_WAIT_MS = 2000;
@@ -83,15 +80,35 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
   const { config, store, client, now } = deps;
   const db = store.db;
 
+  /** The state ops-controls' memo holds while the mirror is behind it; undefined when it is not (or cannot be read). */
+  async function controlsAheadOfMirror(): Promise<ControlsState | undefined> {
+    try {
+      const described = await client.connection.withDeadline(Date.now() + CONTROLS_DESCRIBE_DEADLINE_MS, () =>
+        client.workflow.getHandle(CONTROLS_WORKFLOW_ID).describe(),
+      );
+      const memo = described.memo?.[PENDING_CONTROLS_MEMO];
+      if (memo === undefined || memo === null) return undefined;
+      const checked = checkControlsState(memo);
+      if (checked.ok) return checked.value;
+      deps.logger.warn({ error: checked.error }, 'ops-controls memo ignored: not a controls state');
+    } catch (err) {
+      // The mirror is still read, and ops-controls signals a joining job while its mirror is behind.
+      deps.logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not describe ops-controls: the job starts from the store mirror');
+    }
+    return undefined;
+  }
+
   return {
     /**
      * Registers the job for controls signals (starting ops-controls if absent), then reads the
      * controls. The order matters: every change made after the registration reaches the job by
-     * signal, and one made before it is in what the job reads here. That is ops-controls' own
-     * state, asked by query: the store mirror can be behind it (a stricter change is applied
-     * before a store in an outage takes it), and a job that ran on an older, looser mirror could
-     * run after the kill switch went on. The mirror is read alongside, and is the answer when the
-     * query cannot be had in time; the stricter or newer of the two wins (Guard's supersedes).
+     * signal, and one made before it is in what the job reads here: the store mirror, unless
+     * ops-controls applied a stricter change the store has not taken yet (an outage). Then its
+     * memo holds the state in effect, read here with a describe (the server answers it alone; a
+     * query, which waits for ops-controls' workflow task, cut the no-op job throughput by two
+     * thirds under load). The stricter or newer of the two wins (controls-model supersedes).
+     * ops-controls also signals the state to every job that registers while the mirror is behind,
+     * which covers a job that joins while the change is being applied.
      */
     async joinControls(registration: JobRegistration): Promise<{ controls: ControlsState; settings: JobSettings }> {
       const initial = await initialControls(config, store, now());
@@ -102,17 +119,13 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         signal: jobStartedSignal,
         signalArgs: [registration],
       });
-      const [mirrored, live] = await Promise.all([
+      const [mirrored, ahead] = await Promise.all([
         // Bounded: a reason stored before the length caps is clipped, not carried into every job's history.
         mirroredControls(store),
-        client.connection
-          .withDeadline(Date.now() + CONTROLS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(CONTROLS_WORKFLOW_ID).query(getControlsQuery))
-          .then((answer) => checkControlsState(answer))
-          .catch((err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) })),
+        controlsAheadOfMirror(),
       ]);
       const fromStore = mirrored ?? initial;
-      if (!live.ok) deps.logger.warn({ job: registration.job, error: live.error }, 'ops-controls did not answer its query: the job starts from the store mirror');
-      const controls = live.ok && supersedes(fromStore, live.value) ? live.value : fromStore;
+      const controls = ahead && supersedes(fromStore, ahead) ? ahead : fromStore;
       return {
         controls,
         settings: {

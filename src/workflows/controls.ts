@@ -27,6 +27,7 @@ import {
   setDefaultSignalHandler,
   setHandler,
   sleep,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -39,6 +40,7 @@ import {
   loosens,
   printableName,
   parseControlsChange,
+  PENDING_CONTROLS_MEMO,
   type ControlsChange,
   type ControlsState,
   type ControlsView,
@@ -139,6 +141,25 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
           ),
         };
 
+  /**
+   * While the mirror is behind, the state in effect is in this run's memo, where a joining job
+   * looks (joinControls); removed once the store has it. No command at all while the mirror is
+   * written in time.
+   */
+  let published = false;
+  const publish = (): void => {
+    if (pending.length > 0) {
+      upsertMemo({ [PENDING_CONTROLS_MEMO]: state });
+      published = true;
+    } else if (published) {
+      upsertMemo({ [PENDING_CONTROLS_MEMO]: undefined });
+      published = false;
+    }
+  };
+  // A run continued as new with writes pending: its memo says so from the start.
+  if (pending.length > 0) publish();
+  else if (given.pendingMirror !== undefined) upsertMemo({ [PENDING_CONTROLS_MEMO]: undefined });
+
   /** Tries each pending write in order, once; false when the store refused one (it stays pending). */
   const flush = async (): Promise<boolean> => {
     while (pending.length > 0) {
@@ -153,6 +174,7 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
       pending.shift();
     }
     mirrorError = undefined;
+    publish();
     return true;
   };
   /** One flush at a time, shared by its callers (the retry loop, a loosening Update): each write once. */
@@ -241,6 +263,7 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
           }
         }
         state = next;
+        publish();
         const targets = registry.ids();
         const delivered = await Promise.allSettled(
           targets.map((id) => getExternalWorkflowHandle(id).signal(controlsChangedSignal, next)),

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlitePath } from '../../src/config';
+import { PENDING_CONTROLS_MEMO } from '../../src/controls-model';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { listAudit, listDeadLetters, listIncidents, listNotifications, readControls } from '../../src/store';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
@@ -130,6 +131,10 @@ describe('a SQLite store locked by another process', () => {
       expect(killOnMs).toBeLessThan(4000);
       process.stdout.write(`kill on during the lock took ${Math.round(killOnMs)} ms\n`);
 
+      // Where a joining job looks while the store is behind: ops-controls' memo, read by describe.
+      const controlsHandle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+      expect((await controlsHandle.describe()).memo?.[PENDING_CONTROLS_MEMO]).toMatchObject({ killSwitch: true, version: killed.version });
+
       // The running job stops now, inside the outage: its blocked activity is cancelled.
       await expect.poll(() => sys.acts.cancelled.includes(runningId), { timeout: 10_000 }).toBe(true);
 
@@ -164,6 +169,7 @@ describe('a SQLite store locked by another process', () => {
       const after = await sys.ops.getControls();
       expect(after).toMatchObject({ killSwitch: true, version: killed.version });
       expect(after.mirror).toBeUndefined();
+      expect((await controlsHandle.describe()).memo?.[PENDING_CONTROLS_MEMO]).toBeUndefined();
 
       const running = await sys.ops.jobResult(runningId);
       expect(running).toMatchObject({ outcome: 'skipped', reason: SKIP_REASONS.killSwitch });
