@@ -10,6 +10,7 @@ import { sqlitePath } from '../../src/config';
 import { PENDING_CONTROLS_MEMO } from '../../src/controls-model';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { listAudit, listDeadLetters, listIncidents, listNotifications, readControls } from '../../src/store';
+import { opsctlFor } from '../helpers/opsctl';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
@@ -116,7 +117,8 @@ describe('a SQLite store locked by another process', () => {
     const arrived = sys.acts.reachedGate();
     const runningId = await startTestJob(sys, 'gatedJob', `outage-running-${before.version}`);
     await arrived;
-    const killWho = { actor: 'operator', reason: 'kill during a store outage' };
+    const killWho = { actor: 'jonah', reason: 'kill during a store outage' };
+    const opsctl = opsctlFor(sys);
     let lock: HeldLock | undefined;
     try {
       lock = await holdSqliteLock(sqlitePath(sys.config), KILL_LOCK_MS);
@@ -124,9 +126,13 @@ describe('a SQLite store locked by another process', () => {
 
       // The store cannot take the change, and the kill switch is on all the same, within one store wait (2 s).
       const asked = performance.now();
-      const killed = await sys.ops.setKillSwitch(true, killWho);
+      const kill = await opsctl('kill', 'on', '--reason', killWho.reason);
       const killOnMs = performance.now() - asked;
-      expect(killed).toMatchObject({ killSwitch: true, version: before.version + 1, updatedBy: 'operator', mirror: 'pending' });
+      expect(kill.code, kill.stderr).toBe(0);
+      expect(kill.stdout).toMatch(/kill switch +ON/);
+      expect(kill.stdout).toMatch(/store mirror +PENDING: The store has not taken this change yet \(Store unavailable: .*locked.*written as soon as the store is back/);
+      const killed = await sys.ops.getControls();
+      expect(killed).toMatchObject({ killSwitch: true, version: before.version + 1, updatedBy: killWho.actor, mirror: 'pending' });
       expect(killed.warning).toMatch(/Store unavailable: .*locked.*written as soon as the store is back/);
       expect(killOnMs).toBeLessThan(4000);
       process.stdout.write(`kill on during the lock took ${Math.round(killOnMs)} ms\n`);
@@ -147,6 +153,9 @@ describe('a SQLite store locked by another process', () => {
         (err: unknown) => err,
       );
       expect(messages(refusal)).toMatch(/Store unavailable: .*locked.*The controls were NOT changed: a change that loosens them must reach the store first/);
+      const off = await opsctl('kill', 'off', '--reason', 'too early');
+      expect(off.code).toBe(1);
+      expect(off.stderr).toMatch(/the controls were not changed: .*locked.*a change that loosens them must reach the store first/);
       expect(await sys.ops.getControls()).toMatchObject({ killSwitch: true, version: killed.version, mirror: 'pending' });
 
       // The store has none of it yet: its mirror is the one from before the outage.
@@ -159,10 +168,10 @@ describe('a SQLite store locked by another process', () => {
       // The workflow's retries write the mirror and the change's audit row, once, after the outage.
       await expect.poll(async () => (await readControls(sys.store.db))?.version, { timeout: 45_000, interval: 250 }).toBe(killed.version);
       process.stdout.write(`mirror written ${Math.round(performance.now() - releasedAt)} ms after the lock was released\n`);
-      expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: true, updatedBy: 'operator' });
+      expect(await readControls(sys.store.db)).toMatchObject({ killSwitch: true, updatedBy: killWho.actor });
       const rows = await controlsAuditOf(sys, killed.version);
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ actor: 'operator', reason: 'kill during a store outage', success: 1 });
+      expect(rows[0]).toMatchObject({ ...killWho, success: 1 });
       expect(JSON.parse(rows[0]!.input_data ?? '{}')).toEqual({ killSwitch: true });
       // The refused kill off left no trace.
       expect(await controlsAuditOf(sys, killed.version + 1)).toEqual([]);
