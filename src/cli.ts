@@ -187,7 +187,7 @@ function buildProgram(
     };
   };
   const setChange = (change: Omit<ControlsChange, 'actor' | 'reason'>, opts: WhoOptions, what: string) =>
-    setPlan(changeControls(change, opts, what), 'write');
+    setPlan(changeControls(change, opts, what), 'controls');
 
   withWho(command(program, 'kill', 'turn the kill switch on (every job stops) or off'))
     .argument('<on|off>', 'on or off')

@@ -14,8 +14,9 @@ import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
 import { existsSync } from 'node:fs';
-import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsView } from './controls-model';
+import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState, type ControlsView } from './controls-model';
 import { initialControls } from './controls-initial';
+import { StoreUnavailableError } from './errors';
 import {
   CONTROLS_WORKFLOW_ID,
   CONTROLS_WORKFLOW_TYPE,
@@ -92,8 +93,11 @@ export function parseWho(input: unknown): Who {
  * read: the command only reads. It never migrates (a migration takes the write lock and changes
  * the schema under whoever else runs), and a store whose schema is behind is refused by name.
  * write: the command changes something; a store that is behind is migrated first, as npm start does.
+ * controls: a controls change, which ops-controls (not this process) stores. It must work during a
+ * store outage, when ops-controls applies a stricter change (kill on) before the store has it and
+ * refuses a looser one, so a store that cannot be reached now does not stop it here.
  */
-export type StoreAccess = 'read' | 'write';
+export type StoreAccess = 'read' | 'write' | 'controls';
 
 /** What an operator can do to a schedule; each one is audited as `schedules.<action>`. */
 export type ScheduleAction = 'pause' | 'resume' | 'trigger';
@@ -192,7 +196,10 @@ export class OpsClient {
         throw new Error(`no store here yet; run \`npm start\` or \`opsctl migrate\` to create it`);
       }
       store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
-      migrated = await bringSchemaUpToDate(store, access);
+      migrated = await bringSchemaUpToDate(store, access === 'read' ? 'read' : 'write').catch((err: unknown) => {
+        if (access === 'controls' && err instanceof StoreUnavailableError) return [];
+        throw err;
+      });
     } catch (err) {
       await store?.close().catch(() => undefined);
       await connection.close();
@@ -208,12 +215,23 @@ export class OpsClient {
 
   // ---- controls ----
 
-  /** Starts ops-controls if it is not running (idempotent). */
+  /**
+   * Starts ops-controls if it is not running (idempotent). Its first state is the store mirror;
+   * with the store unavailable it is not started (a start from the configured defaults could turn
+   * a kill switch off): a running one takes the change, else the Update fails naming the workflow.
+   */
   async ensureControls(): Promise<void> {
+    let state: ControlsState;
+    try {
+      state = await initialControls(this.config, this.store, new Date());
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return;
+      throw err;
+    }
     await this.temporal.workflow.start<typeof opsControls>(CONTROLS_WORKFLOW_TYPE, {
       workflowId: CONTROLS_WORKFLOW_ID,
       taskQueue: this.config.temporal.taskQueue,
-      args: [{ state: await initialControls(this.config, this.store, new Date()) }],
+      args: [{ state }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
   }

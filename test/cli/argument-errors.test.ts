@@ -187,11 +187,13 @@ describe('only commands that change something may migrate the store', () => {
     ['digest', 'preview'],
     ['call', 'preview'],
   ];
-  const writes = [
-    ['migrate'],
+  const controls = [
     ['kill', 'on', '--reason', 'r'],
     ['jobs', 'disable', '--reason', 'r'],
     ['quiet-hours', 'on', '--reason', 'r'],
+  ];
+  const writes = [
+    ['migrate'],
     ['run', 'health_monitor'],
     ['dlq', 'replay', '3'],
     ['schedules', 'pause', 'health_monitor', '--reason', 'r'],
@@ -203,6 +205,9 @@ describe('only commands that change something may migrate the store', () => {
   });
   it('commands that write connect for writing', async () => {
     for (const args of writes) expect({ args, access: (await cli(args)).access }).toEqual({ args, access: 'write' });
+  });
+  it('controls changes connect for a controls change (ops-controls stores it; the store may be down)', async () => {
+    for (const args of controls) expect({ args, access: (await cli(args)).access }).toEqual({ args, access: 'controls' });
   });
 });
 
