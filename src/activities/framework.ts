@@ -151,10 +151,16 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
      */
     async persistControls(args: { state: ControlsState; change: ControlsChange }): Promise<void> {
       const { actor, reason, ...change } = args.change;
+      const state = args.state as unknown as Parameters<typeof saveControls>[1];
       try {
-        // Well inside a workflow task's 5 s (this is a local activity of the Update's task).
-        await withStoreWaitLimit(CONTROLS_STORE_WAIT_MS, () =>
-          saveControls(db, args.state as unknown as Parameters<typeof saveControls>[1], { actor, reason, change }),
+        // Well inside a workflow task's 5 s (this is a local activity of the Update's task). The
+        // wait limit bounds a lock wait; a PostgreSQL that never answers a connect is bounded here.
+        await answerWithin(CONTROLS_STORE_WAIT_MS + 500, () =>
+          withStoreWaitLimit(CONTROLS_STORE_WAIT_MS, async () => {
+            // An earlier try that was given up on may have landed after all: one audit row per change.
+            if (await controlsChangeAudited(db, args.state)) return;
+            await saveControls(db, state, { actor, reason, change });
+          }),
         );
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
@@ -229,6 +235,33 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
       return { consecutiveFailures: streak, deadLetterId, alertRaised };
     },
   };
+}
+
+/** Whether the audit row of the change that made `state` is in the store (the row holds the state as written). */
+async function controlsChangeAudited(db: Kysely<Database>, state: ControlsState): Promise<boolean> {
+  const row = await db
+    .selectFrom('agent_audit_log')
+    .select('id')
+    .where('action', '=', 'controls.update')
+    .where('ts', '=', state.updatedAt)
+    .where('output_data', '=', JSON.stringify(state))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** `work`'s answer, or a StoreUnavailableError once `ms` have passed (the work itself is left to finish or fail). */
+async function answerWithin<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreUnavailableError(`no answer from the store within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The Temporal run recordRun was called for: a workflow id can be used by more than one run. */
