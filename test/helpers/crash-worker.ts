@@ -47,21 +47,41 @@ export function workerConfig(config: Config, store: Store): Config {
 
 /** Starts the worker; resolves once it polls, or rejects with its stderr if it exits first. */
 export async function spawnCrashWorker(config: Config, name: string, crash: CrashSettings = {}): Promise<CrashWorker> {
-  const child = startChild(config, name, crash);
+  return awaitReady(startChild(config, name, crash), { label: `worker ${name}`, readyLine: 'worker ready', readyWord: 'ready' });
+}
+
+export interface ReadySignal {
+  /** Names the process in errors, e.g. `worker a`. */
+  label: string;
+  /** The stdout text that says the process is up. */
+  readyLine: string;
+  /** What "up" is called in errors: `not <word> in 90 s`, `before it was <word>`. */
+  readyWord: string;
+}
+
+/**
+ * Watches a just-spawned child (stdout and stderr piped): resolves with its handle once stdout
+ * shows `readyLine`, or rejects with its output if it exits first or takes 90 s. Shared with
+ * `npm run chaos`, which runs `npm start` itself this way (scripts/chaos/npm-start.ts).
+ */
+export async function awaitReady(child: ChildProcess, { label, readyLine, readyWord }: ReadySignal): Promise<CrashWorker> {
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${name} not ready in ${READY_TIMEOUT_MS / 1000} s:\n${stderr}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`${label} not ${readyWord} in ${READY_TIMEOUT_MS / 1000} s:\n${stderr}`)), READY_TIMEOUT_MS);
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('worker ready')) {
+      // Only the start-up lines are kept; later logs are read and dropped.
+      if (stdout.length < 100_000) stdout += chunk.toString();
+      if (stdout.includes(readyLine)) {
         clearTimeout(timer);
         resolve();
       }
     });
     void exited.then((exit) => {
       clearTimeout(timer);
-      reject(new Error(`worker ${name} exited (${exit.code ?? exit.signal}) before it was ready:\n${stderr}`));
+      reject(new Error(`${label} exited (${exit.code ?? exit.signal}) before it was ${readyWord}:\n${stderr}${stdout.slice(-2000)}`));
     });
   });
   const ended = () => child.exitCode !== null || child.signalCode !== null;
