@@ -4,14 +4,14 @@
  * replays the bad signal forever) or grow its state: the kill switch must keep working.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { InvalidControlsChange, type ControlsState } from '../../src/controls-model';
 import { listAudit, readControls, saveControls } from '../../src/store';
 import { opsctlFor } from '../helpers/opsctl';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startTestJob, systemWithControls, type TestSystem } from '../helpers/system';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const who = { actor: 'test', reason: 'hostile payloads' };
@@ -60,16 +60,10 @@ async function controlsNow(sys: TestSystem): Promise<ControlsState> {
 }
 
 describe('hostile payloads to ops-controls and jobs', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem();
-    await sys.ops.ensureControls();
-  });
-  afterAll(async () => {
-    await sys.close();
-  });
+  const system = systemWithControls();
 
   it('malformed jobStarted, jobEnded and controlsChanged signals are dropped: the kill switch still turns on and off and a job still stops', async () => {
+    const sys = system();
     const arrived = sys.acts.reachedGate();
     const jobId = await startTestJob(sys, 'gatedJob', 'hostile-gated');
     await arrived;
@@ -123,6 +117,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
   });
 
   it('a huge or control-character reason or actor is refused with a clear error, and nothing changes', async () => {
+    const sys = system();
     const before = await controlsNow(sys);
     const mirrorBefore = await readControls(sys.store.db);
     const auditBefore = (await listAudit(sys.store.db, { job: 'controls.update', limit: 1000 })).length;
@@ -155,6 +150,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
   });
 
   it('property: arbitrary Update payloads are applied or refused naming the field; a refusal changes nothing', async () => {
+    const sys = system();
     const field = <T>(valid: fc.Arbitrary<T>) => fc.option(fc.oneof(valid, fc.anything({ maxDepth: 1 })), { nil: undefined });
     const payload = fc.record(
       {
@@ -196,6 +192,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
   });
 
   it('deliverNotification refuses a malformed input at once, naming the field, without failing a workflow task', async () => {
+    const sys = system();
     const handle = await sys.client.workflow.start('deliverNotification', {
       workflowId: 'hostile-notify',
       taskQueue: sys.config.temporal.taskQueue,
@@ -210,16 +207,10 @@ describe('hostile payloads to ops-controls and jobs', () => {
 });
 
 describe('opsctl and text that could forge lines', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem();
-    await sys.ops.ensureControls();
-  });
-  afterAll(async () => {
-    await sys.close();
-  });
+  const system = systemWithControls();
 
   it('kill with a control-character or over-long reason exits 2 naming the field, and changes nothing', async () => {
+    const sys = system();
     const opsctl = opsctlFor(sys);
     const before = await controlsNow(sys);
     // opsctl refuses control characters in any argument, and the model refuses them in a reason.
@@ -239,6 +230,7 @@ describe('opsctl and text that could forge lines', () => {
   });
 
   it('status prints a stored state with newlines and ANSI escapes (written before the caps) escaped, on its own lines', async () => {
+    const sys = system();
     const state = await controlsNow(sys);
     // A state mirrored by an older version, then ops-controls restarted from it.
     await saveControls(

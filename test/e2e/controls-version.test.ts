@@ -3,24 +3,18 @@
  * sent to a running job by anyone who can reach Temporal. A job that dropped every state with a
  * lower version would then ignore the real kill switch; a stricter state is never ignored.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import type { ControlsState } from '../../src/controls-model';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startTestJob, systemWithControls } from '../helpers/system';
 
 const who = { actor: 'test', reason: 'forged controls version' };
 
 describe('a forged controls state with a huge version', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem();
-    await sys.ops.ensureControls();
-  });
-  afterAll(async () => {
-    await sys.close();
-  });
+  const system = systemWithControls();
 
   it('does not make a running job ignore the real kill switch', async () => {
+    const sys = system();
     await sys.ops.setKillSwitch(false, who);
     const arrived = sys.acts.reachedGate();
     const jobId = await startTestJob(sys, 'gatedJob', 'forged-version-gated');

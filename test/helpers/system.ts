@@ -1,5 +1,5 @@
 /** A whole system for one test file: its own namespace on the run's dev server, the shared bundle. */
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { bootSystem, type SystemOptions, type TestSystem } from './boot';
 import { claimNamespace } from './temporal';
 
@@ -12,3 +12,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   );
 }
 
+
+/**
+ * A system with ops-controls running, for the enclosing describe: started before its tests and
+ * closed after them. Call it in the describe body; read the system inside a test or hook.
+ */
+export function systemWithControls(options: SystemOptions = {}): () => TestSystem {
+  let sys: TestSystem | undefined;
+  beforeAll(async () => {
+    sys = await startSystem(options);
+    await sys.ops.ensureControls();
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+  return () => {
+    if (!sys) throw new Error('the system is not started yet: read it inside a test or hook');
+    return sys;
+  };
+}
