@@ -5,9 +5,9 @@
  * ops-controls, which cannot store it. Before, opsctl gave up connecting to its store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli';
 import { sqlitePath } from '../../src/config';
 import { readControls } from '../../src/store';
+import { opsctlFor } from '../helpers/opsctl';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
 import { startSystem, type TestSystem } from '../helpers/system';
 
@@ -26,20 +26,7 @@ describe('opsctl with its store down', () => {
   });
 
   /** The real opsctl connect (no test store handed in), with DATABASE_URL pointing nowhere. */
-  async function opsctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const env = {
-      USER: 'jonah',
-      TEMPORAL_ADDRESS: sys.config.temporal.address,
-      TEMPORAL_NAMESPACE: sys.config.temporal.namespace,
-      TEMPORAL_TASK_QUEUE: sys.config.temporal.taskQueue,
-      OPS_DATA_DIR: sys.config.dataDir,
-      DATABASE_URL: DEAD_DATABASE_URL,
-    };
-    const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
-    return { code, stdout, stderr };
-  }
+  const opsctl = (...args: string[]) => opsctlFor(sys, { DATABASE_URL: DEAD_DATABASE_URL }, { ownStore: true })(...args);
 
   it('turns the kill switch on, and refuses to turn it off until the store is back', async () => {
     const before = await sys.ops.getControls();
