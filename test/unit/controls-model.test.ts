@@ -20,18 +20,9 @@ import {
 import { JobRegistry, MAX_REGISTERED_JOBS } from '../../src/job-registry';
 import { checkNotificationRequest, NOTIFICATION_BODY_MAX_LENGTH } from '../../src/notification-request';
 import { formatControls } from '../../src/cli/format';
+import { controlsState } from '../helpers/controls-state';
 
-const base: ControlsState = {
-  killSwitch: false,
-  jobsEnabled: true,
-  commsEnabled: true,
-  writeEnabled: true,
-  quietHours: { enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago' },
-  version: 3,
-  updatedAt: '2026-11-23T00:00:00.000Z',
-  updatedBy: 'test',
-  reason: 'test',
-};
+const base = controlsState({ version: 3 });
 
 /** Parse and apply as the ops-controls Update does; the refusal message, or the next state. */
 function tryChange(state: ControlsState, raw: unknown): { next: ControlsState } | { error: string } {

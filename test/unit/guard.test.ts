@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyControlsChange, parseControlsChange, type ControlsState } from '../../src/controls-model';
+import { applyControlsChange, parseControlsChange } from '../../src/controls-model';
 import { SKIP_REASONS } from '../../src/definitions';
 import { isQuietHours, localMinutes } from '../../src/quiet-hours';
 import { stopReason } from '../../src/workflows/guard';
+import { controlsState } from '../helpers/controls-state';
 
-const base: ControlsState = {
-  killSwitch: false,
-  jobsEnabled: true,
-  commsEnabled: true,
-  writeEnabled: true,
-  quietHours: { enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago' },
-  version: 1,
-  updatedAt: '2026-11-23T00:00:00Z',
-  updatedBy: 'test',
-  reason: 'test',
-};
+const base = controlsState();
 // 23:30 in Chicago (UTC-6 in November).
 const lateEvening = new Date('2026-11-24T05:30:00Z');
 const noon = new Date('2026-11-23T18:00:00Z');

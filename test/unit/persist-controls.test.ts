@@ -7,20 +7,10 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createFrameworkActivities } from '../../src/activities/framework';
 import type { ActivityDeps } from '../../src/activities/deps';
-import type { ControlsState } from '../../src/controls-model';
 import type { Database } from '../../src/store';
+import { controlsState } from '../helpers/controls-state';
 
-const state: ControlsState = {
-  killSwitch: true,
-  jobsEnabled: true,
-  commsEnabled: true,
-  writeEnabled: true,
-  quietHours: { enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago' },
-  version: 2,
-  updatedAt: '2026-11-23T00:00:00.000Z',
-  updatedBy: 'test',
-  reason: 'test',
-};
+const state = controlsState({ killSwitch: true, version: 2 });
 
 describe('persistControls against a store that never answers', () => {
   it('fails as a store outage (category database) within 2.5 s', async () => {
