@@ -189,6 +189,25 @@ const progress = (message: string): void => void process.stderr.write(`${message
 const outcomes = (results: JobResult[]) => results.map((r) => r.outcome + (r.category ? ` (${r.category})` : '')).join(', ');
 const delays = (n: number, ms: number): Fault[] => Array.from({ length: n }, () => ({ delayMs: ms }));
 
+/**
+ * The HubSpot-sync scenarios' set-up: a fake with `contacts` contacts (its first pages slowed by
+ * `slow`, so the sync outlasts the blows), a system syncing from it (plus `config`), and the
+ * tally of those contacts as the scenario's measure.
+ */
+async function hubspotSync(
+  ctx: ChaosContext,
+  scope: Scope,
+  namespace: string,
+  contacts: number,
+  { slow = [], config = {} }: { slow?: Fault[]; config?: Record<string, unknown> } = {},
+): Promise<{ hubspot: HubSpotFake; sys: TestSystem }> {
+  const hubspot = await fake(scope, new HubSpotFake({ contacts: HubSpotFake.generateContacts(contacts), rateLimit: false }));
+  if (slow.length > 0) hubspot.fail(...slow);
+  const sys = await boot(ctx, scope, namespace, { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: hubspot.url } }, ...config });
+  scope.measure = () => tallySource(sys.store, 'hubspot', contacts);
+  return { hubspot, sys };
+}
+
 // --- crash points -------------------------------------------------------------------------
 
 const SYNC_CONTACTS = 500;
@@ -199,9 +218,7 @@ function syncCrashPoint(point: CrashPoint, namespace: string): Scenario {
     namespace,
     run: (ctx) =>
       bounded(ctx, `crash point ${point}`, 120_000, async (scope) => {
-        const hubspot = await fake(scope, new HubSpotFake({ contacts: HubSpotFake.generateContacts(SYNC_CONTACTS), rateLimit: false }));
-        const sys = await boot(ctx, scope, namespace, { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: hubspot.url } } });
-        scope.measure = () => tallySource(sys.store, 'hubspot', SYNC_CONTACTS);
+        const { hubspot, sys } = await hubspotSync(ctx, scope, namespace, SYNC_CONTACTS);
         const armed = await worker(sys, scope, 'armed', { point, skip: 2 });
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
@@ -334,11 +351,8 @@ function randomKills(namespace: string, target: 'worker' | 'npm start'): Scenari
     namespace,
     run: (ctx) =>
       bounded(ctx, name, 300_000, async (scope) => {
-        const hubspot = await fake(scope, new HubSpotFake({ contacts: HubSpotFake.generateContacts(KILL_CONTACTS), rateLimit: false }));
         // Each page takes 200 ms at the API, so the sync outlasts the kills.
-        hubspot.fail(...delays(400, 200));
-        const sys = await boot(ctx, scope, namespace, { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: hubspot.url } } });
-        scope.measure = () => tallySource(sys.store, 'hubspot', KILL_CONTACTS);
+        const { sys } = await hubspotSync(ctx, scope, namespace, KILL_CONTACTS, { slow: delays(400, 200) });
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
         let lastKill = Date.now();
@@ -380,10 +394,7 @@ function temporalRestarts(namespace: string): Scenario {
     namespace,
     run: (ctx) =>
       bounded(ctx, name, 240_000, async (scope) => {
-        const hubspot = await fake(scope, new HubSpotFake({ contacts: HubSpotFake.generateContacts(RESTART_CONTACTS), rateLimit: false }));
-        hubspot.fail(...delays(200, 300));
-        const sys = await boot(ctx, scope, namespace, { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: hubspot.url } } });
-        scope.measure = () => tallySource(sys.store, 'hubspot', RESTART_CONTACTS);
+        const { sys } = await hubspotSync(ctx, scope, namespace, RESTART_CONTACTS, { slow: delays(200, 300) });
         let w = await worker(sys, scope, 'first');
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
@@ -425,15 +436,12 @@ function storeOutage(dialect: 'sqlite' | 'postgres', namespace: string): Scenari
     namespace,
     run: (ctx) =>
       bounded(ctx, name, 240_000, async (scope) => {
-        const hubspot = await fake(scope, new HubSpotFake({ contacts: HubSpotFake.generateContacts(OUTAGE_CONTACTS), rateLimit: false }));
-        hubspot.fail(...delays(200, 300));
         const database = dialect === 'postgres' ? await createChaosDatabase(TEST_DATABASE_URL, `chaos_${process.pid}_${namespace.replace(/\W/g, '_')}`) : undefined;
         if (database) scope.defer(() => database.drop());
-        const sys = await boot(ctx, scope, namespace, {
-          sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: hubspot.url } },
-          ...(database ? { databaseUrl: database.url } : {}),
+        const { sys } = await hubspotSync(ctx, scope, namespace, OUTAGE_CONTACTS, {
+          slow: delays(200, 300),
+          config: database ? { databaseUrl: database.url } : {},
         });
-        scope.measure = () => tallySource(sys.store, 'hubspot', OUTAGE_CONTACTS);
         await worker(sys, scope, 'worker');
         const { workflowId } = await sys.ops.startJob('sync_hubspot');
         scope.runs = 1;
