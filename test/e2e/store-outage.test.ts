@@ -10,6 +10,7 @@ import { sqlitePath } from '../../src/config';
 import { PENDING_CONTROLS_MEMO } from '../../src/controls-model';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import { listAudit, listDeadLetters, listIncidents, listNotifications, readControls } from '../../src/store';
+import { lagProbe } from '../helpers/event-loop-lag';
 import { opsctlFor } from '../helpers/opsctl';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
@@ -47,20 +48,12 @@ describe('a SQLite store locked by another process', () => {
   it('keeps the event loop free and ops-controls answering, then records and alerts every run it broke', async () => {
     // Whatever another test left: the jobs below must meet the store, not the kill switch.
     await sys.ops.setKillSwitch(false, who);
-    let last = performance.now();
-    let maxLagMs = 0;
-    const tick = () => {
-      const now = performance.now();
-      maxLagMs = Math.max(maxLagMs, now - last - 20);
-      last = now;
-    };
-    const probe = setInterval(tick, 20);
+    const lag = lagProbe(20);
     let lock: HeldLock | undefined;
     try {
       lock = await holdSqliteLock(sqlitePath(sys.config), LOCK_MS);
       const lockedAt = performance.now();
-      last = lockedAt;
-      maxLagMs = 0;
+      lag.reset(lockedAt);
 
       const runs = await Promise.all(['health_monitor', 'process_retry_queue', 'sync_n8n'].map((job) => sys.ops.startJob(job)));
 
@@ -72,8 +65,7 @@ describe('a SQLite store locked by another process', () => {
       expect(performance.now() - lockedAt).toBeLessThan(LOCK_MS);
 
       await lock.released;
-      tick();
-      const lagDuringOutage = maxLagMs;
+      const lagDuringOutage = lag.maxLagMs();
       // Old code: each statement slept up to 5 s inside better-sqlite3, the whole worker with it.
       expect(lagDuringOutage).toBeLessThan(200);
 
@@ -106,7 +98,7 @@ describe('a SQLite store locked by another process', () => {
       }
       expect(letters.filter((l) => l.workflow_id === byJob.sync_n8n!.workflowId)).toEqual([]);
     } finally {
-      clearInterval(probe);
+      lag.stop();
       await lock?.release();
     }
   }, 120_000);

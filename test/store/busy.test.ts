@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyError, StoreUnavailableError } from '../../src/errors';
 import { checkBusyRetryPolicy, retryWhileBusy, type RetryClock } from '../../src/store/busy';
 import { insertAudit, listAudit, migrateToLatest, openStore, readControls, withStoreWaitLimit, writeTransaction, type Store } from '../../src/store';
+import { lagProbe } from '../helpers/event-loop-lag';
 import { holdSqliteLock } from '../helpers/sqlite-lock';
 
 const busy = (code = 'SQLITE_BUSY') => Object.assign(new Error('database is locked'), { code, name: 'SqliteError' });
@@ -88,21 +89,12 @@ describe('retryWhileBusy', () => {
 
 /** The longest gap between ticks of a 10 ms interval while `work` runs: how long the event loop stood still. */
 async function eventLoopLag<T>(work: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; maxLagMs: number }> {
-  let last = performance.now();
-  let maxLagMs = 0;
-  const tick = () => {
-    const now = performance.now();
-    maxLagMs = Math.max(maxLagMs, now - last - 10);
-    last = now;
-  };
-  const probe = setInterval(tick, 10);
+  const lag = lagProbe(10);
   try {
     const [result] = await Promise.allSettled([work()]);
-    // A block that ends with the work would otherwise go unseen: no tick ran after it.
-    tick();
-    return { result: result!, maxLagMs };
+    return { result: result!, maxLagMs: lag.maxLagMs() };
   } finally {
-    clearInterval(probe);
+    lag.stop();
   }
 }
 
