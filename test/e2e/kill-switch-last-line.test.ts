@@ -6,10 +6,10 @@
  *   stop condition arrived without any signal: quiet hours that begin while it runs.
  * Each test fails when its check is removed (the other lines let the next activity run).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { temporal } from '@temporalio/proto';
 import { CONTROLS_WORKFLOW_ID, SKIP_REASONS } from '../../src/definitions';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startTestJob, systemPerSuite, type TestSystem } from '../helpers/system';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const who = { actor: 'test', reason: 'last line of the controls' };
@@ -26,15 +26,10 @@ const scheduledSteps = (events: HistoryEvent[]) =>
   events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'step');
 
 describe('the activity boundary: a job that missed the kill-switch signal', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem();
-  });
-  afterAll(async () => {
-    await sys.close();
-  });
+  const system = systemPerSuite();
 
   it('is refused its next activity after the kill switch is turned on', async () => {
+    const sys = system();
     const arrived = sys.acts.reachedGate();
     const workflowId = await startTestJob(sys, 'gatedJob', 'missed-the-signal');
     await arrived;
@@ -57,18 +52,13 @@ describe('the activity boundary: a job that missed the kill-switch signal', () =
 });
 
 describe("the guard's per-call check: quiet hours that begin while a job runs", () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem();
-  });
-  afterAll(async () => {
-    await sys.close();
-  });
+  const system = systemPerSuite();
 
   /** "HH:MM" in UTC of an instant. */
   const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
   it('stops the job before its next activity, though no signal announced the stop', { timeout: 150_000 }, async () => {
+    const sys = system();
     const arrived = sys.acts.reachedGate();
     const workflowId = await startTestJob(sys, 'gatedJob', 'runs-into-quiet-hours');
     await arrived;

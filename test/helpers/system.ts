@@ -14,14 +14,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
 
 /**
- * A system with ops-controls running, for the enclosing describe: started before its tests and
+ * A system for the enclosing describe: started (then `setup` run on it) before its tests and
  * closed after them. Call it in the describe body; read the system inside a test or hook.
  */
-export function systemWithControls(options: SystemOptions = {}): () => TestSystem {
+export function systemPerSuite(options: SystemOptions = {}, setup?: (sys: TestSystem) => Promise<unknown>): () => TestSystem {
   let sys: TestSystem | undefined;
   beforeAll(async () => {
     sys = await startSystem(options);
-    await sys.ops.ensureControls();
+    await setup?.(sys);
   });
   afterAll(async () => {
     await sys?.close();
@@ -30,4 +30,9 @@ export function systemWithControls(options: SystemOptions = {}): () => TestSyste
     if (!sys) throw new Error('the system is not started yet: read it inside a test or hook');
     return sys;
   };
+}
+
+/** systemPerSuite with ops-controls running before the tests. */
+export function systemWithControls(options: SystemOptions = {}): () => TestSystem {
+  return systemPerSuite(options, (sys) => sys.ops.ensureControls());
 }
