@@ -11,7 +11,7 @@ import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/
 import { InvalidControlsChange, type ControlsState } from '../../src/controls-model';
 import { listAudit, readControls, saveControls } from '../../src/store';
 import { opsctlFor } from '../helpers/opsctl';
-import { startTestJob, systemWithControls, type TestSystem } from '../helpers/system';
+import { startGatedJob, systemWithControls, type TestSystem } from '../helpers/system';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const who = { actor: 'test', reason: 'hostile payloads' };
@@ -64,9 +64,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
 
   it('malformed jobStarted, jobEnded and controlsChanged signals are dropped: the kill switch still turns on and off and a job still stops', async () => {
     const sys = system();
-    const arrived = sys.acts.reachedGate();
-    const jobId = await startTestJob(sys, 'gatedJob', 'hostile-gated');
-    await arrived;
+    const jobId = await startGatedJob(sys, 'hostile-gated');
     const state = await controlsNow(sys);
 
     const badRegistrations = [

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, SKIP_REASONS } from '../../src/definitions';
 import type { ControlsState } from '../../src/controls-model';
-import { startTestJob, systemWithControls } from '../helpers/system';
+import { startGatedJob, systemWithControls } from '../helpers/system';
 
 const who = { actor: 'test', reason: 'forged controls version' };
 
@@ -16,9 +16,7 @@ describe('a forged controls state with a huge version', () => {
   it('does not make a running job ignore the real kill switch', async () => {
     const sys = system();
     await sys.ops.setKillSwitch(false, who);
-    const arrived = sys.acts.reachedGate();
-    const jobId = await startTestJob(sys, 'gatedJob', 'forged-version-gated');
-    await arrived;
+    const jobId = await startGatedJob(sys, 'forged-version-gated');
 
     const real: ControlsState = await sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).query(getControlsQuery);
     const forged: ControlsState = { ...real, killSwitch: false, version: Number.MAX_SAFE_INTEGER, updatedBy: 'mallory', reason: 'forged' };

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { temporal } from '@temporalio/proto';
 import { CONTROLS_WORKFLOW_ID, SKIP_REASONS } from '../../src/definitions';
-import { startTestJob, systemPerSuite, type TestSystem } from '../helpers/system';
+import { startGatedJob, systemPerSuite, type TestSystem } from '../helpers/system';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const who = { actor: 'test', reason: 'last line of the controls' };
@@ -30,9 +30,7 @@ describe('the activity boundary: a job that missed the kill-switch signal', () =
 
   it('is refused its next activity after the kill switch is turned on', async () => {
     const sys = system();
-    const arrived = sys.acts.reachedGate();
-    const workflowId = await startTestJob(sys, 'gatedJob', 'missed-the-signal');
-    await arrived;
+    const workflowId = await startGatedJob(sys, 'missed-the-signal');
     // The job falls out of ops-controls' registry (as if evicted, or its registration lost):
     // the kill switch's fan-out will not signal it.
     await sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).signal('jobEnded', workflowId);
@@ -59,9 +57,7 @@ describe("the guard's per-call check: quiet hours that begin while a job runs", 
 
   it('stops the job before its next activity, though no signal announced the stop', { timeout: 150_000 }, async () => {
     const sys = system();
-    const arrived = sys.acts.reachedGate();
-    const workflowId = await startTestJob(sys, 'gatedJob', 'runs-into-quiet-hours');
-    await arrived;
+    const workflowId = await startGatedJob(sys, 'runs-into-quiet-hours');
 
     // Quiet hours from the next whole minute that is at least 10 s away, for ten minutes. The job
     // receives them by signal while they are not yet in force, so nothing is cancelled then.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SKIP_REASONS } from '../../src/definitions';
 import { listAudit } from '../../src/store';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const who = { actor: 'test', reason: 'kill switch test' };
 
@@ -15,9 +15,7 @@ describe('kill switch', () => {
   });
 
   it('stops a job blocked in an activity: the activity is cancelled and no later activity starts', async () => {
-    const arrived = sys.acts.reachedGate();
-    const workflowId = await startTestJob(sys, 'gatedJob', 'gated-mid-run');
-    await arrived;
+    const workflowId = await startGatedJob(sys, 'gated-mid-run');
     expect(sys.acts.stepCalls(workflowId)).toEqual(['one']);
 
     const state = await sys.ops.setKillSwitch(true, who);

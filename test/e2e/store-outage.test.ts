@@ -13,7 +13,7 @@ import { listAudit, listDeadLetters, listIncidents, listNotifications, readContr
 import { lagProbe } from '../helpers/event-loop-lag';
 import { opsctlFor } from '../helpers/opsctl';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const LOCK_MS = 20_000;
 /** Long enough for the mirror write to be tried, and refused, several times. */
@@ -106,9 +106,7 @@ describe('a SQLite store locked by another process', () => {
   it('kill on takes effect at once: a running job stops, a job started meanwhile is skipped, mirror and audit row follow once; kill off is refused', async () => {
     await sys.ops.setKillSwitch(false, who);
     const before = await sys.ops.getControls();
-    const arrived = sys.acts.reachedGate();
-    const runningId = await startTestJob(sys, 'gatedJob', `outage-running-${before.version}`);
-    await arrived;
+    const runningId = await startGatedJob(sys, `outage-running-${before.version}`);
     const killWho = { actor: 'jonah', reason: 'kill during a store outage' };
     const opsctl = opsctlFor(sys);
     let lock: HeldLock | undefined;

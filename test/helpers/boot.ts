@@ -133,6 +133,15 @@ export async function startTestJob(
   return workflowId;
 }
 
+/** Starts a gatedJob and resolves with its id once it is blocked at the gate, inside its first step. */
+export async function startGatedJob(sys: TestSystem, workflowId: string): Promise<string> {
+  // Listened for before the start, so an arrival that comes first is not missed.
+  const arrived = sys.acts.reachedGate();
+  await startTestJob(sys, 'gatedJob', workflowId);
+  await arrived;
+  return workflowId;
+}
+
 /** A dev server of our own from the cached CLI (never built or downloaded here), with our search attributes. */
 export async function startLocalTemporal(): Promise<{ env: TestWorkflowEnvironment; cli: string }> {
   const config = loadConfig();
