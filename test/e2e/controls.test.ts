@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CONTROLS_WORKFLOW_ID, getControlsQuery, setControlsUpdate } from '../../src/definitions';
 import { InvalidControlsChange } from '../../src/controls-model';
 import { listAudit, readControls } from '../../src/store';
-import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { restartControlsWithShortHistory, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const CONFIG = { config: { controls: { quietHours: { start: '21:30' } } } };
 
@@ -94,15 +94,7 @@ describe('ops-controls', () => {
   it('stays small: continues as new and keeps its state and its running jobs', async () => {
     // A fresh controls workflow that continues as new after a short history.
     await sys.ops.getControls(); // starts ops-controls if no test before this one did
-    const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
-    const before = await handle.query(getControlsQuery);
-    await handle.terminate('test: restart with a short history limit');
-    await sys.client.workflow.start('opsControls', {
-      workflowId: CONTROLS_WORKFLOW_ID,
-      taskQueue: sys.config.temporal.taskQueue,
-      args: [{ state: before, maxHistoryLength: 40 }],
-    });
-    const firstRun = (await handle.describe()).runId;
+    const { handle, firstRun, before } = await restartControlsWithShortHistory(sys, 40);
     // A job registered with the first run, blocked until a controls signal cancels it.
     const arrived = sys.acts.reachedGate();
     const blocked = await startTestJob(sys, 'gatedJob', 'gated-across-continue-as-new');

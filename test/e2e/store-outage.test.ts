@@ -13,7 +13,7 @@ import { listAudit, listDeadLetters, listIncidents, listNotifications, readContr
 import { lagProbe } from '../helpers/event-loop-lag';
 import { opsctlFor } from '../helpers/opsctl';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
-import { startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { restartControlsWithShortHistory, startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const LOCK_MS = 20_000;
 /** Long enough for the mirror write to be tried, and refused, several times. */
@@ -192,15 +192,7 @@ describe('a SQLite store locked by another process', () => {
   it('changes waiting for the store are carried across continue-as-new and each written once, in order', async () => {
     await sys.ops.changeControls({ killSwitch: false, commsEnabled: true, writeEnabled: true, ...who });
     // A fresh ops-controls with a short history, so that it continues as new during the outage.
-    const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
-    const before = await handle.query(getControlsQuery);
-    await handle.terminate('test: restart with a short history limit');
-    await sys.client.workflow.start('opsControls', {
-      workflowId: CONTROLS_WORKFLOW_ID,
-      taskQueue: sys.config.temporal.taskQueue,
-      args: [{ state: before, maxHistoryLength: 30 }],
-    });
-    const firstRun = (await handle.describe()).runId;
+    const { handle, firstRun, before } = await restartControlsWithShortHistory(sys, 30);
     let lock: HeldLock | undefined;
     try {
       lock = await holdSqliteLock(sqlitePath(sys.config), KILL_LOCK_MS);

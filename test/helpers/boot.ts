@@ -5,14 +5,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configSchema, loadConfig, sqlitePath, type Config } from '../../src/config';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
+import { CONTROLS_WORKFLOW_ID, CUSTOM_SEARCH_ATTRIBUTES, getControlsQuery } from '../../src/definitions';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { dynamicConfigArgs } from '../../src/temporal/dev-server';
 import { OpsClient } from '../../src/client';
+import type { ControlsView } from '../../src/controls-model';
 import type { JobInput } from '../../src/definitions';
 import { createLogger } from '../../src/logger';
 import { migrateToLatest, openStore, type Store } from '../../src/store';
@@ -140,6 +141,25 @@ export async function startGatedJob(sys: TestSystem, workflowId: string): Promis
   await startTestJob(sys, 'gatedJob', workflowId);
   await arrived;
   return workflowId;
+}
+
+/**
+ * Replaces ops-controls with a run of the same state that continues as new after
+ * `maxHistoryLength` events; resolves with its handle, that first run's id and the state it took over.
+ */
+export async function restartControlsWithShortHistory(
+  sys: TestSystem,
+  maxHistoryLength: number,
+): Promise<{ handle: WorkflowHandle; firstRun: string; before: ControlsView }> {
+  const handle = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+  const before = await handle.query(getControlsQuery);
+  await handle.terminate('test: restart with a short history limit');
+  await sys.client.workflow.start('opsControls', {
+    workflowId: CONTROLS_WORKFLOW_ID,
+    taskQueue: sys.config.temporal.taskQueue,
+    args: [{ state: before, maxHistoryLength }],
+  });
+  return { handle, firstRun: (await handle.describe()).runId, before };
 }
 
 /** A dev server of our own from the cached CLI (never built or downloaded here), with our search attributes. */
