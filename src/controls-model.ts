@@ -240,16 +240,9 @@ export function supersedes(current: ControlsState, next: ControlsState): boolean
   return next.version >= current.version || next.killSwitch || !loosens(current, next);
 }
 
-/** Whether `after` differs from `before` in any control (not only in who, when and why). */
-export function changesControls(before: ControlFlags, after: ControlFlags): boolean {
-  const q = (h: QuietHours) => `${h.enabled}|${h.start}|${h.end}|${h.timeZone}`;
-  return (
-    before.killSwitch !== after.killSwitch ||
-    before.jobsEnabled !== after.jobsEnabled ||
-    before.commsEnabled !== after.commsEnabled ||
-    before.writeEnabled !== after.writeEnabled ||
-    q(before.quietHours) !== q(after.quietHours)
-  );
+/** Whether `after` is stricter than `before` in some control (a window edit while on counts both ways). */
+export function tightens(before: ControlFlags, after: ControlFlags): boolean {
+  return loosens(after, before);
 }
 
 /**

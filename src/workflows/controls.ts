@@ -25,6 +25,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setDefaultSignalHandler,
+  patched,
   setHandler,
   sleep,
   upsertMemo,
@@ -32,12 +33,12 @@ import {
 } from '@temporalio/workflow';
 import {
   applyControlsChange,
-  changesControls,
   checkControlsState,
   clip,
   escapeUnprintable,
   InvalidControlsChange,
   loosens,
+  tightens,
   printableName,
   parseControlsChange,
   PENDING_CONTROLS_MEMO,
@@ -177,9 +178,6 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
     publish();
     return true;
   };
-  /** One flush at a time, shared by its callers (the retry loop, a loosening Update): each write once. */
-  let flushing: Promise<boolean> | undefined;
-  const writePending = (): Promise<boolean> => (flushing ??= flush().finally(() => (flushing = undefined)));
 
   setHandler(getControlsQuery, view);
 
@@ -233,9 +231,10 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
           // the activity boundary's kill-switch check): one that reads an older, stricter mirror
           // stops when it need not, which is safe; one that read an older, looser mirror would run
           // when it must not. So during an outage a loosening change is refused.
-          let refusal: string | undefined;
-          if (!(await writePending())) refusal = mirrorError;
-          else await persistControls(write).catch((err: unknown) => (refusal = failureMessage(err)));
+          // With writes already waiting, refuse at once: flushing them here would hold the lock, and a
+          // kill on queued behind this Update, for as long as the store takes them.
+          let refusal: string | undefined = pending.length > 0 ? mirrorError ?? 'the store has not taken earlier changes yet' : undefined;
+          if (refusal === undefined) await persistControls(write).catch((err: unknown) => (refusal = failureMessage(err)));
           if (refusal !== undefined) {
             throw ApplicationFailure.nonRetryable(
               `${refusal.replace(/\.$/, '')}. The controls were NOT changed: a change that loosens them must reach the store first; ` +
@@ -245,9 +244,11 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
           }
         } else if (pending.length > 0) {
           // The store is known to be behind: no wait for it; the retry loop writes this after the others.
-          if (pending.length >= MAX_PENDING_MIRROR_WRITES && !changesControls(state, next)) {
+          // Past the cap only a change that tightens some control is taken: there are five, so the
+          // list stays bounded whatever is sent.
+          if (pending.length >= MAX_PENDING_MIRROR_WRITES && !tightens(state, next)) {
             throw ApplicationFailure.nonRetryable(
-              `The controls were NOT changed: ${pending.length} changes already wait for the store, and this one changes no control.`,
+              `The controls were NOT changed: ${pending.length} changes already wait for the store, and this one tightens no control.`,
               'database',
             );
           }
@@ -256,6 +257,8 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
           try {
             await persistControls(write);
           } catch (err) {
+            // Runs recorded before this path existed failed the Update here: replay them unchanged.
+            if (!patched('controls-mirror-pending')) throw err;
             // Stricter, so it takes effect now; the mirror follows (the loop below retries it).
             mirrorError = failureMessage(err);
             log.warn('controls changed before the store took them: mirror write pending', { version: next.version, error: mirrorError });
@@ -299,7 +302,7 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
     await condition(() => pending.length > 0 || historyFull());
     if (historyFull()) break;
     await sleep(Math.min(MIRROR_RETRY_MAX_MS, MIRROR_RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 10)));
-    failures = (await writePending()) ? 1 : failures + 1;
+    failures = (await flush()) ? 1 : failures + 1;
   }
   await condition(allHandlersFinished);
   await continueAsNew<typeof opsControls>({

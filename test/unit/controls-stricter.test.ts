@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { changesControls, loosens, type ControlFlags, type ControlsState, type QuietHours } from '../../src/controls-model';
+import { loosens, supersedes, tightens, type ControlFlags, type ControlsState, type QuietHours } from '../../src/controls-model';
 import { SKIP_REASONS } from '../../src/definitions';
 import { JOB_NAMES } from '../../src/jobs';
-import { Guard, JobSkipped, stopReason, supersedes } from '../../src/workflows/guard';
+import { Guard, JobSkipped, stopReason } from '../../src/workflows/guard';
 import { formatControls } from '../../src/cli/format';
 
 const quiet: QuietHours = { enabled: false, start: '22:00', end: '07:00', timeZone: 'America/Chicago' };
@@ -46,11 +46,11 @@ describe('loosens: whether a change lets anything happen that was forbidden', ()
     expect(loosens({ ...open, writeEnabled: false }, { ...open, killSwitch: true, writeEnabled: true })).toBe(true);
   });
 
-  it('changesControls tells a repeat from a change', () => {
-    expect(changesControls(open, { ...open })).toBe(false);
-    expect(changesControls(open, { ...open, quietHours: { ...quiet } })).toBe(false);
-    expect(changesControls(open, { ...open, quietHours: { ...quiet, end: '06:00' } })).toBe(true);
-    expect(changesControls(open, { ...open, commsEnabled: false })).toBe(true);
+  it('tightens: a repeat or a window edit while quiet hours are off tightens nothing', () => {
+    expect(tightens(open, { ...open })).toBe(false);
+    expect(tightens(open, { ...open, quietHours: { ...quiet, enabled: false, end: '06:00' } })).toBe(false);
+    expect(tightens(open, { ...open, commsEnabled: false })).toBe(true);
+    expect(tightens(open, { ...open, quietHours: { ...quiet, enabled: true } })).toBe(true);
   });
 
   const time = fc.constantFrom('22:00', '07:00', '06:00', '23:30', '00:00', '12:00');
@@ -85,6 +85,18 @@ describe('loosens: whether a change lets anything happen that was forbidden', ()
         };
         expect(loosens(before, after)).toBe(false);
       }),
+    );
+  });
+
+  it('a change that loosens nothing and tightens something makes strictly more controls strict, so at most five follow each other', () => {
+    const strictCount = (f: ControlFlags) =>
+      [f.killSwitch, !f.jobsEnabled, !f.commsEnabled, !f.writeEnabled, f.quietHours.enabled].filter(Boolean).length;
+    fc.assert(
+      fc.property(flags, flags, (before, after) => {
+        if (loosens(before, after) || !tightens(before, after)) return;
+        expect(strictCount(after)).toBeGreaterThan(strictCount(before));
+      }),
+      { numRuns: 5000 },
     );
   });
 });
