@@ -8,7 +8,6 @@ import { SKIP_REASONS } from '../definitions';
 import { JOB_TRAITS, type JobName } from '../jobs';
 import { isQuietHours } from '../quiet-hours';
 
-export { supersedes };
 
 /** Thrown inside a job to end it `skipped`; never a failure. */
 export class JobSkipped extends Error {

@@ -35,7 +35,7 @@ import {
 import type { JobName } from '../jobs';
 import { activityRetryPolicy, isErrorCategory, type ErrorCategory } from '../policies';
 import type { Activities, JobSettings } from '../activities';
-import { Guard, JobSkipped, supersedes } from './guard';
+import { Guard, JobSkipped } from './guard';
 import { JobBodyFailed } from './job-failure';
 
 export interface JobContext {
@@ -102,8 +102,9 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
       return;
     }
     if (guard) guard.onControlsChanged(checked.value);
-    // Before the guard exists keep one: the newest, or a stricter one whatever its version (supersedes).
-    else if (pending.length === 0 || supersedes(pending[0]!, checked.value)) pending.splice(0, pending.length, checked.value);
+    // Before the guard exists keep the newest: joinControls reads the controls after registering,
+    // so anything older is already in what it reads (a stale kill-on must not skip a job).
+    else if (pending.length === 0 || checked.value.version >= pending[0]!.version) pending.splice(0, pending.length, checked.value);
   });
   // The SDK would keep signals of unknown names in memory for a handler that never comes.
   setDefaultSignalHandler((name: string) => log.warn('unknown signal dropped', { job, signal: printableName(name) }));
@@ -114,7 +115,7 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
     const joined = await joinControls({ workflowId, job });
     const g = new Guard(job, joined.controls);
     guard = g;
-    for (const state of pending) g.onControlsChanged(state);
+    for (const state of pending) if (state.version > joined.controls.version) g.onControlsChanged(state);
     const settings = joined.settings;
     const defaults: ActivityOptions = {
       startToCloseTimeout: settings.activityTimeoutMs,
