@@ -156,7 +156,8 @@ export const configSchema = z.strictObject({
       /** A prebuilt workflow bundle (npm run build); without it the worker bundles at start. */
       workflowBundle: z.string().min(1).optional(),
       /** npm start: how long Temporal may not answer before it is replaced, or npm start exits (75). */
-      lostAfterMs: positiveInt.default(30_000),
+      // At least one probe's 2 s (a slow probe must not restart a healthy server); at most an hour.
+      lostAfterMs: positiveInt.min(2_000).max(3_600_000).default(30_000),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('.data'),

@@ -28,8 +28,6 @@ export const CRASH_POINTS = [
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
-export const CRASH_POINT_ENV = 'OPS_CRASH_POINT';
-
 const envSchema = z
   .object({
     OPS_CRASH_POINT: z.enum(CRASH_POINTS).optional(),

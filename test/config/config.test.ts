@@ -186,6 +186,10 @@ describe('config file (OPS_CONFIG)', () => {
     expect(config.jobs.health_monitor).toEqual({ every: '1m' });
   });
 
+  it.each(['1', '1999', '3600001'])('TEMPORAL_LOST_AFTER_MS=%s (a probe takes up to 2 s; at most an hour) is refused, naming the key', (value) => {
+    expect(configErrorOf(() => loadConfig({ TEMPORAL_LOST_AFTER_MS: value })).message).toMatch(/TEMPORAL_LOST_AFTER_MS/);
+  });
+
   it('a missing file is a ConfigError naming OPS_CONFIG and the path', () => {
     const missing = join(dir, 'nope', 'ops.yaml');
     const err = configErrorOf(() => loadConfig({ OPS_CONFIG: missing }));
