@@ -212,12 +212,13 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         alertRaised ||= raised.created;
       }
       const streak = await consecutiveFailures(db, result.job);
-      // This run's own streak alert, if an earlier try of this activity raised it already.
-      const streakKey = `consecutive_failures:${result.workflowId}`;
-      const raisedBefore = (await findIncidentByKey(db, streakKey)) !== undefined;
+      // This run's own streak alert, if an earlier try of this activity raised it already. Keyed by
+      // the Temporal run: a workflow id may be used again by a later run with a streak of its own.
+      const streakKey = `consecutive_failures:${callerRunId() ?? result.workflowId}`;
       if (
         streak >= config.limits.consecutiveFailuresAlert &&
-        (raisedBefore || !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job })))
+        ((await findIncidentByKey(db, streakKey)) !== undefined ||
+          !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job })))
       ) {
         await raiseAlertOnce(deps, notifier, {
           type: 'consecutive_failures',

@@ -14,7 +14,7 @@ import { createFrameworkActivities, type RunRecord, type RunRecorded } from '../
 import { createNotifier } from '../../src/activities/notify';
 import { configSchema } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { listAudit, listDeadLetters, listIncidents, listNotifications } from '../../src/store';
+import { listAudit, listDeadLetters, listIncidents, listNotifications, resolveIncident } from '../../src/store';
 import { forEachStore } from '../store/fixtures';
 
 const NOW = new Date('2026-11-23T14:00:00.000Z');
@@ -83,5 +83,31 @@ forEachStore((store) => {
     expect(rows.letters).toHaveLength(2);
     expect(rows.incidents).toHaveLength(2);
     expect(rows.notifications).toHaveLength(2);
+  });
+
+  it('a later failure streak is alerted even when its third run reuses the workflow id of an earlier streak alert', async () => {
+    const acts = activities(0);
+    const job = 'cleanup_old_data';
+    const record = (workflowId: string, runId: string, outcome: 'failed' | 'succeeded') =>
+      new MockActivityEnvironment({ workflowExecution: { workflowId, runId } }).run(acts.recordRun, {
+        result: { job, workflowId, outcome, ...(outcome === 'failed' ? { error: 'boom', category: 'internal' } : {}), durationMs: 5 },
+        workflowType: job,
+        input: { trigger: 'manual' },
+      } satisfies RunRecord) as Promise<RunRecorded>;
+    const streakAlerts = async () =>
+      (await listIncidents(store().db, { limit: 1000 })).filter((i) => i.type === 'consecutive_failures' && i.job === job);
+
+    await record('rs-a', 'rs-a-1', 'failed');
+    await record('rs-b', 'rs-b-1', 'failed');
+    expect(await record('rs-reused', 'rs-reused-1', 'failed')).toMatchObject({ alertRaised: true });
+    const [first] = await streakAlerts();
+    await resolveIncident(store().db, first!.id, NOW);
+    await record('rs-ok', 'rs-ok-1', 'succeeded');
+    await record('rs-c', 'rs-c-1', 'failed');
+    await record('rs-d', 'rs-d-1', 'failed');
+    expect(await record('rs-reused', 'rs-reused-2', 'failed')).toMatchObject({ alertRaised: true, consecutiveFailures: 3 });
+    const alerts = await streakAlerts();
+    expect(alerts).toHaveLength(2);
+    expect(alerts.filter((a) => a.status === 'open')).toHaveLength(1);
   });
 });
