@@ -90,8 +90,10 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       if (row.lease_holder !== args.holder) {
         throw new OpsError(`${args.source} sync: this run no longer holds the source (now ${row.lease_holder ?? 'nobody'})`, 'internal');
       }
-      if (row.status !== 'running' || row.cursor === null) await routeUnalertedIncidents(deps, notifier, `sync_${args.source}`);
-      if (row.status !== 'running' || row.cursor === null) return progressOf(row, true);
+      if (row.status !== 'running' || row.cursor === null) {
+        await routeUnalertedIncidents(deps, notifier, `sync_${args.source}`);
+        return progressOf(row, true);
+      }
       await assertMayWrite(db);
       const raised: RaisedIncident[] = [];
       let page: FetchedPage;

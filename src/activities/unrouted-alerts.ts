@@ -22,6 +22,8 @@ export async function routeUnalertedIncidents(deps: ActivityDeps, notifier: Noti
     .where('job', '=', job)
     .where('created_at', '>=', since)
     .where('archived', '=', 0)
+    // One the operator already resolved needs no late alert.
+    .where('status', '=', 'open')
     .where((eb) => eb.not(eb.exists(eb.selectFrom('notifications').select('notifications.id').whereRef('notifications.incident_id', '=', 'incidents.id'))))
     .orderBy('id')
     .limit(BATCH)
