@@ -80,6 +80,8 @@ export async function superviseTemporal(
     const mine = ++generation;
     return ensureTemporal(config, logger, {
       ...ensureOpts,
+      // A restart never builds or downloads the CLI (minutes, during which a stop would wait).
+      ...(mine > 1 ? { allowBuild: false, allowDownload: false } : {}),
       onUnexpectedExit: ({ code, signal }) => {
         if (mine !== generation) return;
         const how = signal ? `was killed by ${signal}` : code === null ? 'is gone' : `exited with code ${code}`;
