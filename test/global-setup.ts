@@ -18,6 +18,7 @@ import { findTemporalCli } from '../src/temporal/cli-binary';
 import { dynamicConfigArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
 import { TEST_NAMESPACES } from './helpers/namespaces';
+import { dropTestRunSchemas, testRunId } from './helpers/postgres';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,6 +31,8 @@ declare module 'vitest' {
 
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const logger = createLogger('warn');
+  // Set before any test process starts, so every one names its schemas with this run's id.
+  const pgRun = testRunId();
   // The developer's OPS_CONFIG describes their system, not the test run.
   const config = loadConfig({ ...process.env, OPS_CONFIG: undefined });
   const cli = await findTemporalCli({
@@ -85,6 +88,7 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
   }
   const running = env;
   return async () => {
+    await dropTestRunSchemas(pgRun).catch((err: Error) => process.stderr.write(`could not drop this run's PostgreSQL schemas: ${err.message}\n`));
     await running.teardown();
     rmSync(work, { recursive: true, force: true });
   };

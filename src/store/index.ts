@@ -24,7 +24,33 @@ export {
 } from './schema';
 export { writeTransaction, isPostgres } from './tx';
 export { insertAudit, findRunAudit, listAudit, consecutiveFailures, type AuditRow, type NewAuditRow } from './audit';
-export { raiseIncident, raiseIncidentIn, getIncident, findIncidentByKey, listIncidents, resolveIncident, hasOpenIncident, type IncidentRow, type NewIncident } from './incidents';
+export {
+  raiseIncident,
+  raiseIncidentIn,
+  getIncident,
+  findIncidentByKey,
+  listIncidents,
+  resolveIncident,
+  hasOpenIncident,
+  reportIncident,
+  reportIncidentIn,
+  acknowledgeIncident,
+  resolveIncidentBy,
+  resolveIncidentsOf,
+  listOpenIncidents,
+  openIncidentCounts,
+  incidentState,
+  worseSeverity,
+  IncidentStateError,
+  INCIDENT_LIMITS,
+  INCIDENT_TYPE_ALERT_WINDOW_MS,
+  type IncidentRow,
+  type NewIncident,
+  type IncidentReport,
+  type IncidentRaised,
+  type IncidentState,
+  type IncidentDecision,
+} from './incidents';
 export {
   insertDeadLetter,
   getDeadLetter,

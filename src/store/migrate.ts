@@ -286,6 +286,29 @@ function refuseEdits(dialect: Dialect): string[] {
   ];
 }
 
+/**
+ * Incidents get a subject and a lifecycle: one open incident per (type, subject), recurrences
+ * counted on it, acknowledged and resolved with who and why. Acknowledged is an open incident with
+ * acknowledged_at set: the status check of 001 stays as it is (SQLite cannot alter a check).
+ */
+function incidentLifecycle(t: Types): string[] {
+  const add = (column: string) => `alter table incidents add column ${column}`;
+  return [
+    add('subject text'),
+    add('occurrences integer not null default 1'),
+    add(t.ts('last_seen_at')),
+    add(t.ts('acknowledged_at')),
+    add('acknowledged_by text'),
+    add('acknowledged_reason text'),
+    add('resolved_by text'),
+    add('resolved_reason text'),
+    // The database itself keeps "one open incident per key", whatever races the callers have.
+    `create unique index incidents_one_open on incidents (type, subject) where status = 'open' and subject is not null`,
+    `create index incidents_type_created on incidents (type, created_at)`,
+    `create index notifications_incident on notifications (incident_id)`,
+  ];
+}
+
 /** Names sort in the order they apply; never edit one that has shipped, add the next. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   const run = (statements: string[]) => async (db: Kysely<unknown>) => {
@@ -304,6 +327,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         ...refuseEdits(dialect),
       ]),
     },
+    '005_incident_lifecycle': { up: run(incidentLifecycle(TYPES[dialect])) },
   };
 }
 

@@ -58,6 +58,15 @@ export interface IncidentsTable {
   resolved_at: string | null;
   archived: Generated<number>;
   archived_at: string | null;
+  /** What the incident is about (a job, a source, an endpoint); one open incident per (type, subject). */
+  subject: string | null;
+  occurrences: Generated<number>;
+  last_seen_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  acknowledged_reason: string | null;
+  resolved_by: string | null;
+  resolved_reason: string | null;
 }
 
 export const DEAD_LETTER_STATUSES = ['open', 'replaying', 'resolved', 'exhausted'] as const;

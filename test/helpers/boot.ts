@@ -19,7 +19,7 @@ import { createLogger } from '../../src/logger';
 import { migrateToLatest, openStore, type Store } from '../../src/store';
 import { createWorker, type OpsWorker } from '../../src/worker';
 import { createTestActivities } from './test-activities';
-import { dropTestSchema, TEST_DATABASE_URL } from './postgres';
+import { TEST_DATABASE_URL, testSchemaName } from './postgres';
 
 export { TEST_DATABASE_URL } from './postgres';
 
@@ -65,7 +65,7 @@ export async function bootSystem(
     },
     ...(options.dialect === 'postgres' ? { databaseUrl: TEST_DATABASE_URL } : {}),
   });
-  const pgSchema = options.dialect === 'postgres' ? `ops_test_${namespace}_${process.pid}` : undefined;
+  const pgSchema = options.dialect === 'postgres' ? testSchemaName(namespace) : undefined;
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config), pgSchema });
   await migrateToLatest(store);
   const connection = await Connection.connect({ address: config.temporal.address });
@@ -111,8 +111,8 @@ export async function bootSystem(
     async close() {
       await system.stopWorker();
       await connection.close();
+      // Its PostgreSQL schema is dropped when the run ends (test/helpers/postgres.ts).
       await store.close();
-      if (pgSchema) await dropTestSchema(pgSchema);
     },
   };
   if (options.startWorker !== false) await system.startWorker();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { dropTestSchema, TEST_DATABASE_URL } from '../helpers/postgres';
+import { TEST_DATABASE_URL, testSchemaName } from '../helpers/postgres';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store';
 
@@ -10,7 +10,7 @@ export { TEST_DATABASE_URL } from '../helpers/postgres';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 
-/** A store on a throwaway SQLite file or PostgreSQL schema; dispose() removes it. */
+/** A store on a throwaway SQLite file or PostgreSQL schema; dispose() closes it (and removes the file). */
 export interface TestStore {
   store: Store;
   /** The SQLite file, or the PostgreSQL schema. */
@@ -32,15 +32,13 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
       },
     };
   }
-  const schema = `ops_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const schema = testSchemaName('store');
   const store = await openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: schema });
   return {
     store,
     location: schema,
-    dispose: async () => {
-      await store.close();
-      await dropTestSchema(schema);
-    },
+    // The schema itself is dropped when the whole run ends (test/helpers/postgres.ts says why).
+    dispose: () => store.close(),
   };
 }
 
