@@ -13,6 +13,7 @@ import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
 import { intervalProblem } from './schedules/table';
 import type { SourceName } from './sources';
+import { watchersConfigSchema } from './watchers-config';
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
 const positiveInt = z.coerce.number().int().positive();
@@ -195,6 +196,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   comms: commsSchema.prefault({}),
+  /** run_watchers' and the production monitors' thresholds (src/watchers-config.ts). */
+  watchers: watchersConfigSchema.prefault({}),
   retry: z
     .strictObject({
       initialDelayMs: positiveInt.default(2000),

@@ -81,6 +81,17 @@ describe('defaults (the spec values)', () => {
     expect(config.jobs).toEqual({});
   });
 
+  it('watchers: the spec thresholds (3 failures in 30 min, rate limits 80/95%, +200% cost, 1,000 ms, 30 s runs, 10% failures, queue 100)', () => {
+    expect(config.watchers.repeatedFailures).toEqual({ windowMinutes: 30, threshold: 3 });
+    expect(config.watchers.rateLimits).toMatchObject({ infoPercent: 80, warnPercent: 95 });
+    expect(config.watchers.costAnomalies).toMatchObject({ baselineDays: 7, infoIncreasePercent: 200 });
+    expect(config.watchers.performance.avgMsThreshold).toBe(1000);
+    expect(config.watchers.longRuns).toMatchObject({ defaultSeconds: 30, perJobSeconds: {} });
+    expect(config.watchers.failureRate).toMatchObject({ windowHours: 24, percent: 10 });
+    expect(config.watchers.queueDepth.max).toBe(100);
+    expect(config.watchers.staleness).toEqual({ factor: 2, graceMinutes: 10 });
+  });
+
   it('an empty file gives the same config as none', () => {
     expect(loadConfig({ OPS_CONFIG: writeTemp('yaml', '# nothing set\n') })).toEqual(config);
   });
@@ -282,6 +293,21 @@ describe('an invalid config', () => {
   it('a job cadence with both every and at is refused', () => {
     const file = writeTemp('yaml', 'jobs:\n  sync_n8n: { every: 30m, at: "02:00" }\n');
     expect(configErrorOf(() => loadConfig({ OPS_CONFIG: file })).message).toMatch(/jobs\.sync_n8n: give either every or at/);
+  });
+
+  it('a bad watchers threshold names its key; an unknown watchers key is refused', () => {
+    const file = writeTemp('yaml', 'watchers:\n  repeatedFailures: { threshold: 0 }\n  performance: { avgMsThreshold: fast }\n  frobnicate: 1\n');
+    const message = configErrorOf(() => loadConfig({ OPS_CONFIG: file })).message;
+    expect(message).toMatch(/watchers\.repeatedFailures\.threshold: .*(>0|too small)/i);
+    expect(message).toMatch(/watchers\.performance\.avgMsThreshold: .*number/);
+    expect(message).toMatch(/watchers: .*"frobnicate"/);
+  });
+
+  it('a watchers threshold set in the file is kept, the others keep their defaults', () => {
+    const file = writeTemp('yaml', 'watchers:\n  queueDepth: { max: 250 }\n');
+    const config = loadConfig({ OPS_CONFIG: file });
+    expect(config.watchers.queueDepth.max).toBe(250);
+    expect(config.watchers.repeatedFailures.threshold).toBe(3);
   });
 
   it('a job that is not one of the spec ten is refused', () => {
