@@ -28,7 +28,7 @@ import {
   type Database,
   type NewIncident,
 } from '../store';
-import { JOB_TRAITS } from '../jobs';
+import { jobTraits } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { alertFor, type Notifier } from './notify';
 import type { opsControls } from '../workflows/controls';
@@ -182,7 +182,7 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         await raiseAlertOnce(deps, notifier, {
           type: 'dead_letter',
           // A WARN waits for the digest; when the digest or the call is what failed, that is too late.
-          severity: JOB_TRAITS[result.job].requiresComms ? 'SEV1' : 'WARN',
+          severity: jobTraits(result.job).requiresComms ? 'SEV1' : 'WARN',
           title: `${result.job} failed and was dead-lettered (#${deadLetterId})`,
           body: `${result.category ?? 'internal'} error after ${attempts ?? 1} attempt(s): ${result.error ?? ''}`,
           job: result.job,

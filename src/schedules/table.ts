@@ -1,30 +1,17 @@
 /**
- * The schedule table: one row per spec job with its cadence. Clock times are in the configured
- * time zone (America/Chicago by default); config.jobs.<job> overrides any row.
+ * Schedules from the job catalogue (src/jobs.ts): each job's cadence, or config.jobs.<job> when
+ * set. Clock times are in the configured time zone (America/Chicago by default).
  */
 import type { Config } from '../config';
-import { JOB_NAMES, type JobName } from '../jobs';
+import { JOB_CATALOGUE, JOB_NAMES, type Cadence, type JobName } from '../jobs';
 
-export type Cadence = { every: string } | { at: string };
-
-export const SCHEDULE_TABLE: Readonly<Record<JobName, Cadence>> = {
-  periodic_scan: { every: '30m' },
-  daily_digest: { at: '08:00' },
-  morning_call: { at: '06:00' },
-  sync_notion: { every: '60m' },
-  sync_n8n: { every: '30m' },
-  sync_hubspot: { every: '60m' },
-  run_watchers: { every: '5m' },
-  process_retry_queue: { every: '30s' },
-  cleanup_old_data: { at: '02:00' },
-  health_monitor: { every: '5m' },
-};
+export type { Cadence } from '../jobs';
 
 /**
  * The shortest interval a schedule may have. Temporal accepts 1 s, but it refuses a catch-up
  * window under 10 s (reconcile sets the window to one interval), and every run is a workflow and an
  * audit row: below 10 s the history and the audit log grow by thousands a day with nothing gained.
- * The table's own shortest row is process_retry_queue at 30 s.
+ * The catalogue's own shortest cadence is process_retry_queue at 30 s.
  */
 export const MIN_INTERVAL_MS = 10_000;
 /** The longest: a job that runs less than weekly is not a background job; use `at` for dailies. */
@@ -70,7 +57,7 @@ export function resolveSchedules(config: Config): ResolvedSchedule[] {
       ? { every: override.every }
       : override?.at
         ? { at: override.at }
-        : SCHEDULE_TABLE[job];
+        : JOB_CATALOGUE[job].cadence;
     return { job, cadence, timezone: config.timezone };
   });
 }

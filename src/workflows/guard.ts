@@ -5,7 +5,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import { supersedes, type ControlsState } from '../controls-model';
 import { SKIP_REASONS } from '../definitions';
-import { JOB_TRAITS, type JobName } from '../jobs';
+import { jobTraits, type JobName } from '../jobs';
 import { isQuietHours } from '../quiet-hours';
 
 
@@ -18,10 +18,10 @@ export class JobSkipped extends Error {
 }
 
 export function stopReason(job: JobName, controls: ControlsState, now: Date): string | undefined {
-  const traits = JOB_TRAITS[job];
+  const traits = jobTraits(job);
   if (controls.killSwitch) return SKIP_REASONS.killSwitch;
   if (!controls.jobsEnabled && !traits.runsWhenJobsDisabled) return SKIP_REASONS.jobsDisabled;
-  if (!traits.emergency && isQuietHours(now, controls.quietHours)) return SKIP_REASONS.quietHours;
+  if (!traits.runsInQuietHours && isQuietHours(now, controls.quietHours)) return SKIP_REASONS.quietHours;
   if (traits.requiresWrites && !controls.writeEnabled) return SKIP_REASONS.writesDisabled;
   if (traits.requiresComms && !controls.commsEnabled) return SKIP_REASONS.commsDisabled;
   return undefined;

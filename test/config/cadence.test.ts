@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, configSchema, loadConfig } from '../../src/config';
-import { JOB_NAMES } from '../../src/jobs';
-import { durationMs, MAX_INTERVAL_MS, MIN_INTERVAL_MS, resolveSchedules, SCHEDULE_TABLE, ScheduleTableError, validateSchedules } from '../../src/schedules/table';
+import { JOB_CATALOGUE, JOB_NAMES } from '../../src/jobs';
+import { durationMs, MAX_INTERVAL_MS, MIN_INTERVAL_MS, resolveSchedules, ScheduleTableError, validateSchedules } from '../../src/schedules/table';
 
 const dir = mkdtempSync(join(tmpdir(), 'ops-cadence-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ describe('schedule intervals', () => {
     expect(durationMs('10s')).toBe(MIN_INTERVAL_MS);
     expect(durationMs('168h')).toBe(MAX_INTERVAL_MS);
     for (const job of JOB_NAMES) {
-      const cadence = SCHEDULE_TABLE[job];
+      const cadence: { every: string } | { at: string } = JOB_CATALOGUE[job].cadence;
       if ('every' in cadence) expect(durationMs(cadence.every), job).toBeGreaterThanOrEqual(MIN_INTERVAL_MS);
     }
     expect(() => validateSchedules(resolveSchedules(loadConfig({})))).not.toThrow();
