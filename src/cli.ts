@@ -4,8 +4,8 @@
  * Parsing builds a plan and touches nothing; only a fully valid command loads the config and
  * connects. So a bad argument exits 2 having changed nothing.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { OpsClient, OpsClientError, parseLabel, parseWho, type StoreAccess, type Who } from './client';
+import { Command, CommanderError, Option, type CommandOptions } from 'commander';
+import { OpsClient, OpsClientError, parseLabel, type StoreAccess } from './client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { InvalidControlsChange, parseControlsChange, type ControlsChange } from './controls-model';
 import type { JobResult } from './definitions';
@@ -28,6 +28,8 @@ import {
 } from './cli/args';
 import { describeConnectFailure, describeFailure } from './cli/errors';
 import { formatControls, formatProgress, formatSchedules, formatStatus, table } from './cli/format';
+import { registerIncidents } from './cli/incidents';
+import { actorOf, whoOf, withWho, type Action, type Context, type Output, type WhoOptions } from './cli/plan';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -38,41 +40,22 @@ export interface CliIo {
   connect?: (config: Config, options: { access: StoreAccess }) => Promise<OpsClient>;
 }
 
-interface Context {
-  client: OpsClient;
-  config: Config;
-  out: Output;
-}
-
-/** What a parsed command will do once connected; resolves to the exit code, or nothing for 0. */
-type Action = (ctx: Context) => Promise<number | void>;
-
 /** A parsed command: what it does, and whether it may change the store (and so migrate it). */
 interface Plan {
   action: Action;
   access: StoreAccess;
 }
 
-interface Output {
-  json: boolean;
-  /** The human text, or with --json the data. */
-  print(human: string, data: unknown): void;
-  /** Rows as a table, or with --json the rows themselves. */
-  printRows<T>(rows: T[], columns: (row: T) => Record<string, unknown>): void;
-  /** JSON whatever the mode (run prints its result as JSON for scripts either way). */
-  printJson(data: unknown): void;
-  /** Progress for a person: stderr, and silent with --json so stdout/stderr stay parseable. */
-  progress(text: string): void;
-}
-
 const EXIT_HELP = `
 Exit codes:
   0  done (run --wait: the job succeeded or was skipped)
   1  the job failed, or Temporal or the store could not be reached
-  2  bad arguments or configuration; nothing was changed
+  2  bad arguments or configuration, or a request the state refuses (an incident id that does
+     not exist, one already acknowledged or resolved); nothing was changed
 
 Every change (kill, jobs, comms, writes, quiet-hours, schedules pause/resume/trigger, allowlist
-add/remove) takes --reason (required) and --actor (default $USER), and writes an audit row.
+add/remove, incidents ack/resolve) takes --reason (required) and --actor (default $USER), and
+writes an audit row.
 Commands that only read never migrate the store: if its schema is behind, they say so; a command
 that writes, \`opsctl migrate\` or \`npm start\` upgrades it.
 
@@ -161,9 +144,9 @@ function buildProgram(
     .addHelpText('after', EXIT_HELP);
 
   /** Every command shares the error handling: commander errors go to io, never process.exit. */
-  const command = (parent: Command, name: string, description: string): Command =>
+  const command = (parent: Command, name: string, description: string, options?: CommandOptions): Command =>
     parent
-      .command(name)
+      .command(name, options)
       .description(description)
       .exitOverride()
       .configureOutput(output(io))
@@ -322,24 +305,7 @@ function buildProgram(
       });
     });
 
-  command(program, 'incidents', 'incidents, newest first')
-    .addOption(new Option('--status <status>', 'only this status').choices(['open', 'resolved']))
-    .option('--limit <n>', 'at most this many rows', '50')
-    .action((opts: { status?: 'open' | 'resolved'; limit: string }) => {
-      const filter = { ...(opts.status ? { status: opts.status } : {}), limit: parsePositiveInt(opts.limit, '--limit') };
-      setPlan(async ({ client, out }) => {
-        const rows = await client.incidents(filter);
-        out.printRows(rows, (r) => ({
-          id: r.id,
-          created: r.created_at,
-          severity: r.severity,
-          type: r.type,
-          job: r.job,
-          status: r.status,
-          title: r.title,
-        }));
-      });
-    });
+  registerIncidents(program, { command, setPlan, env });
 
   const allowlist = command(program, 'allowlist', 'the addresses messages may go to (everything else is refused)');
   command(allowlist, 'list', 'allowlisted addresses')
@@ -427,24 +393,6 @@ function buildProgram(
   });
 
   return program;
-}
-
-interface WhoOptions {
-  reason?: string;
-  actor?: string;
-}
-
-function withWho(cmd: Command): Command {
-  return cmd.option('--reason <why>', 'why (required; audited)').option('--actor <who>', 'who (default $USER)');
-}
-
-function actorOf(opts: WhoOptions, env: Record<string, string | undefined>): string {
-  return opts.actor ?? (env.USER || 'opsctl');
-}
-
-/** --actor and --reason of an audited action, checked now so a bad one exits 2 touching nothing. */
-function whoOf(opts: WhoOptions, env: Record<string, string | undefined>, what: string): Who {
-  return parseWho({ actor: actorOf(opts, env), reason: requireReason(opts.reason, what) });
 }
 
 function output(io: CliIo) {

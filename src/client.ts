@@ -10,11 +10,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'kysely';
 import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
 import { existsSync } from 'node:fs';
-import { controlsChangeSchema, describeIssues, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState, type ControlsView } from './controls-model';
+import { clip, controlsChangeSchema, describeIssues, escapeUnprintable, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState, type ControlsView } from './controls-model';
 import { initialControls } from './controls-initial';
 import { StoreUnavailableError } from './errors';
 import {
@@ -48,11 +49,21 @@ import {
   type AllowlistRow,
   type NotificationStatus,
   getDeadLetter,
+  getIncident as getIncidentRow,
   insertAudit,
   listAudit,
   listSourceSync,
   listDeadLetters,
   listIncidents,
+  acknowledgeIncident,
+  resolveIncidentBy,
+  openIncidentCounts,
+  incidentState,
+  IncidentStateError,
+  INCIDENT_LIMITS,
+  type IncidentRow,
+  type IncidentState,
+  type Severity,
   markReplayStarted,
   migrateToLatest,
   openStore,
@@ -62,7 +73,7 @@ import {
 import type { opsControls } from './workflows/controls';
 
 export class OpsClientError extends Error {
-  override readonly name = 'OpsClientError';
+  override readonly name: string = 'OpsClientError';
 }
 
 /** Who did an operator action, and why: both required, one printable line, length-capped. */
@@ -131,6 +142,39 @@ export interface SystemStatus {
   schedules: ScheduleStatus[];
   sources: SourceStatus[];
   comms?: CommsStatus;
+  /** Incidents not resolved yet, per severity (absent when the store cannot be read). */
+  incidents?: IncidentCounts;
+}
+
+/** Per severity: `open` (nobody has acknowledged it yet) and `acknowledged` (known, not resolved). */
+export type IncidentCounts = Record<Severity, { open: number; acknowledged: number }>;
+
+/** An incident as the client hands it out: its row, and its state in the lifecycle. */
+export type IncidentView = IncidentRow & { state: IncidentState };
+
+export const INCIDENT_STATES: readonly IncidentState[] = ['open', 'acknowledged', 'resolved'];
+
+export interface IncidentQuery {
+  /** Which states to list; default the ones not resolved (open and acknowledged). */
+  states?: readonly IncidentState[];
+  /** Only this type (e.g. dead_letter, consecutive_failures). */
+  type?: string;
+  /** At most this many (1 to INCIDENT_LIST_MAX; default 50). */
+  limit?: number;
+}
+
+export const INCIDENT_LIST_DEFAULT = 50;
+export const INCIDENT_LIST_MAX = 1000;
+
+/** Incident types are identifiers (dead_letter, watcher.rate_limit, ...), never free text. */
+const INCIDENT_TYPE = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * An incident that cannot take the change asked for: no such id, or already in that state (or
+ * resolved). Nothing was changed.
+ */
+export class IncidentChangeRefused extends OpsClientError {
+  override readonly name = 'IncidentChangeRefused';
 }
 
 /** Where messages can go: configured providers (console when none), allowlisted addresses, held alerts. */
@@ -428,8 +472,69 @@ export class OpsClient {
     return listAudit(this.store.db, filter);
   }
 
+  /** @deprecated listIncidents: it knows the acknowledged state and orders by urgency. */
   incidents(filter: { status?: 'open' | 'resolved'; limit?: number } = {}) {
     return listIncidents(this.store.db, filter);
+  }
+
+  /**
+   * Incidents, most urgent first: the ones not resolved by severity (newest first within one),
+   * then resolved ones newest first. Archived incidents are not listed.
+   */
+  async listIncidents(query: IncidentQuery = {}): Promise<IncidentView[]> {
+    const { states, limit, type } = parseIncidentQuery(query);
+    let select = this.store.db.selectFrom('incidents').selectAll().where('archived', '=', 0);
+    if (type !== undefined) select = select.where('type', '=', type);
+    if (states.length < INCIDENT_STATES.length) {
+      select = select.where((eb) =>
+        eb.or(
+          states.map((state) =>
+            state === 'resolved'
+              ? eb('status', '=', 'resolved')
+              : eb.and([eb('status', '=', 'open'), eb('acknowledged_at', state === 'open' ? 'is' : 'is not', null)]),
+          ),
+        ),
+      );
+    }
+    const rows = await select
+      .orderBy(sql`case when status = 'open' then 0 else 1 end`)
+      .orderBy(sql`case when status <> 'open' then 0 when severity = 'SEV0' then 0 when severity = 'SEV1' then 1 when severity = 'WARN' then 2 else 3 end`)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(withState);
+  }
+
+  /** One incident, whatever its state (archived included). */
+  async getIncident(id: number): Promise<IncidentView> {
+    const row = await getIncidentRow(this.store.db, parseIncidentId(id));
+    if (!row) throw new IncidentChangeRefused(`no incident #${id}`);
+    return withState(row);
+  }
+
+  /**
+   * Marks an open incident as known: it stays open (its resolver still resolves it when the
+   * condition clears) but no longer counts as unseen. Audited (incident.acknowledge).
+   */
+  acknowledgeIncident(id: number, who: Who, now = new Date()): Promise<IncidentView> {
+    return this.changeIncident(acknowledgeIncident, id, who, now);
+  }
+
+  /** Resolves an open or acknowledged incident by hand; the next occurrence opens a new one. Audited (incident.resolve). */
+  resolveIncident(id: number, who: Who, now = new Date()): Promise<IncidentView> {
+    return this.changeIncident(resolveIncidentBy, id, who, now);
+  }
+
+  private async changeIncident(change: typeof acknowledgeIncident, id: number, who: Who, now: Date): Promise<IncidentView> {
+    const checkedId = parseIncidentId(id);
+    const { actor, reason } = parseWho(who);
+    try {
+      return withState(await change(this.store.db, checkedId, { actor, reason, now }));
+    } catch (err) {
+      // The refusal quotes stored text (who acknowledged it); it reaches a terminal.
+      if (err instanceof IncidentStateError) throw new IncidentChangeRefused(escapeUnprintable(err.message), { cause: err });
+      throw err;
+    }
   }
 
   // ---- notifications, allowlist, the daily messages ----
@@ -495,7 +600,13 @@ export class OpsClient {
     const schedules = temporal.ok ? await this.listSchedules() : [];
     const sources = store.ok ? await this.sources() : [];
     const comms = store.ok ? await this.comms() : undefined;
-    return { controls, temporal, store, schedules, sources, ...(comms ? { comms } : {}) };
+    const incidents = store.ok ? await this.incidentCounts() : undefined;
+    return { controls, temporal, store, schedules, sources, ...(comms ? { comms } : {}), ...(incidents ? { incidents } : {}) };
+  }
+
+  /** Incidents not resolved yet, per severity: open and acknowledged. */
+  incidentCounts(): Promise<IncidentCounts> {
+    return openIncidentCounts(this.store.db);
   }
 
   async comms(): Promise<CommsStatus> {
@@ -539,6 +650,36 @@ async function bringSchemaUpToDate(store: Store, access: StoreAccess): Promise<s
     `the store's schema is behind this version (${pending.length} migration(s) pending: ${pending.join(', ')}); ` +
       'read-only commands never change it: run `npm start` or `opsctl migrate` to upgrade it',
   );
+}
+
+function withState(row: IncidentRow): IncidentView {
+  return { ...row, state: incidentState(row) };
+}
+
+/** Ids are positive whole numbers a bigint column holds. */
+function parseIncidentId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw new OpsClientError(`incident id: a positive whole number, not ${escapeUnprintable(String(id))}`);
+  return id;
+}
+
+/** An IncidentQuery checked and with its defaults: states not resolved, INCIDENT_LIST_DEFAULT rows. */
+export function parseIncidentQuery(query: IncidentQuery): { states: readonly IncidentState[]; limit: number; type?: string } {
+  const limit = query.limit ?? INCIDENT_LIST_DEFAULT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > INCIDENT_LIST_MAX) {
+    throw new OpsClientError(`limit: a whole number from 1 to ${INCIDENT_LIST_MAX}, not ${escapeUnprintable(String(limit))}`);
+  }
+  const { type } = query;
+  if (type !== undefined && (typeof type !== 'string' || type.length > INCIDENT_LIMITS.type || !INCIDENT_TYPE.test(type))) {
+    throw new OpsClientError(
+      `type: "${clip(escapeUnprintable(String(type)), 80)}" is not an incident type (letters, digits and _ . : - only, at most ${INCIDENT_LIMITS.type} characters)`,
+    );
+  }
+  const states = query.states ?? ['open', 'acknowledged'];
+  if (states.length === 0) throw new OpsClientError(`states: at least one of ${INCIDENT_STATES.join(', ')}`);
+  for (const state of states) {
+    if (!INCIDENT_STATES.includes(state)) throw new OpsClientError(`states: "${clip(escapeUnprintable(String(state)), 80)}" is not one of ${INCIDENT_STATES.join(', ')}`);
+  }
+  return { states: [...new Set(states)], limit, ...(type === undefined ? {} : { type }) };
 }
 
 function requireJob(job: string): JobName {

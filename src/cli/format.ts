@@ -4,7 +4,7 @@
  * newlines, ANSI escapes or bidi overrides can neither forge lines nor repaint the terminal.
  */
 import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsView } from '../controls-model';
-import type { ScheduleStatus, SourceStatus, SystemStatus } from '../client';
+import type { IncidentCounts, IncidentView, ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
 
 const MAX_CELL = 80;
@@ -102,7 +102,60 @@ export function formatStatus(s: SystemStatus, view: TimeView): string {
     );
     if (allowlisted === 0 && !channels.includes('console')) parts.push('          nothing can be sent until an address is allowlisted (opsctl allowlist add)');
   }
+  if (s.incidents) parts.push('', formatIncidentCounts(s.incidents));
   return parts.join('\n');
+}
+
+/** "Incidents SEV0 0, SEV1 1, WARN 3 (1 acknowledged), INFO 0": the ones not resolved yet. */
+export function formatIncidentCounts(counts: IncidentCounts): string {
+  const severities = Object.keys(counts) as (keyof IncidentCounts)[];
+  const total = severities.reduce((n, sev) => n + counts[sev].open + counts[sev].acknowledged, 0);
+  if (total === 0) return 'Incidents none open';
+  const each = severities.map((sev) => {
+    const { open, acknowledged } = counts[sev];
+    return `${sev} ${open + acknowledged}${acknowledged ? ` (${acknowledged} acknowledged)` : ''}`;
+  });
+  return `Incidents ${each.join(', ')}; opsctl incidents lists them`;
+}
+
+/** One row per incident; every stored text is escaped to one line by the table. */
+export function formatIncidents(incidents: IncidentView[], view: TimeView): string {
+  return table(
+    incidents.map((i) => ({
+      id: i.id,
+      severity: i.severity,
+      state: i.state,
+      type: i.type,
+      subject: i.subject ?? i.job,
+      seen: `${i.occurrences}x, ${formatAgo(i.last_seen_at ?? i.created_at, view.now)}`,
+      title: i.title,
+    })),
+  );
+}
+
+/** One incident in full. The body keeps its lines, each escaped and indented so none can pass for ours. */
+export function formatIncident(i: IncidentView, view: TimeView): string {
+  const at = (iso: string) => `${printable(iso)} (${formatAgo(iso, view.now)})`;
+  const decided = (when: string | null, by: string | null, why: string | null) =>
+    when ? `${at(when)} by ${printable(by ?? '?', 100)}: ${printable(why ?? '')}` : undefined;
+  const fields: [string, string | undefined][] = [
+    ['type', printable(i.type)],
+    ['subject', i.subject === null ? undefined : printable(i.subject)],
+    ['job', i.job === null ? undefined : printable(i.job)],
+    ['title', printable(i.title)],
+    ['opened', at(i.created_at)],
+    ['last seen', `${at(i.last_seen_at ?? i.created_at)}, ${i.occurrences} occurrence(s)`],
+    ['workflow', i.related_workflow_id === null ? undefined : printable(i.related_workflow_id)],
+    ['acknowledged', decided(i.acknowledged_at, i.acknowledged_by, i.acknowledged_reason)],
+    ['resolved', i.status === 'resolved' ? (decided(i.resolved_at, i.resolved_by, i.resolved_reason) ?? 'yes') : undefined],
+    ['archived', i.archived ? (i.archived_at ? at(i.archived_at) : 'yes') : undefined],
+  ];
+  const body = i.body ? i.body.split(/\r?\n/).map((line) => `  | ${printable(line, 4000)}`) : [];
+  return [
+    `incident #${i.id}  ${i.severity}  ${i.state}`,
+    ...fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(13)}${value}`),
+    ...(body.length ? ['body', ...body] : []),
+  ].join('\n');
 }
 
 /** One row per data source: its last sync, outcome, items, and where an unfinished run stands. */

@@ -98,8 +98,24 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
     [['audit', '--job', 'nope'], /unknown job "nope"/],
     [['audit', '--limit', '0'], /--limit must be a positive whole number, not "0"/],
     [['audit', '--limit', 'ten'], /--limit must be a positive whole number, not "ten"/],
-    [['incidents', '--status', 'closed'], /argument 'closed' is invalid.*open, resolved/],
+    [['incidents', '--status', 'closed'], /argument 'closed' is invalid.*open, acknowledged, resolved/],
     [['incidents', '--limit', '-3'], /--limit/],
+    [['incidents', '--limit', '1001'], /limit: a whole number from 1 to 1000, not 1001/],
+    [['incidents', 'list', '--limit', '0'], /--limit must be a positive whole number, not "0"/],
+    [['incidents', '--type', 'dead letter'], /type: "dead letter" is not an incident type/],
+    [['incidents', '--type', 't'.repeat(101)], /is not an incident type .*at most 100 characters/],
+    [['incidents', '--all', '--status', 'open'], /option '--status <state>' cannot be used with option '--all'/],
+    [['incidents', 'frobnicate'], /too many arguments for 'list'/],
+    [['incidents', 'show'], /missing required argument 'id'/],
+    [['incidents', 'show', 'abc'], /incident id must be a positive whole number, not "abc"/],
+    [['incidents', 'show', '99999999999999999999'], /incident id must be a positive whole number/],
+    [['incidents', 'ack', '0', '--reason', 'r'], /incident id must be a positive whole number, not "0"/],
+    [['incidents', 'ack', '3'], /incidents ack needs --reason/],
+    [['incidents', 'resolve', '3', '--reason', ' '], /incidents resolve needs --reason/],
+    [['incidents', 'resolve', '3', '--reason', 'r'.repeat(501)], /reason: at most 500 characters/],
+    [['incidents', 'ack', '3', '--reason', 'r', '--actor', 'a'.repeat(101)], /actor: at most 100 characters/],
+    [['incidents', 'ack', '3', '4', '--reason', 'r'], /too many arguments for 'ack'/],
+    [['incidents', 'resolve', '3', '--reason', 'r\u202eevil'], /contains a control character/],
   ];
   for (const [args, message] of cases) {
     it(`opsctl ${JSON.stringify(args.join(' ') || '(no command)').slice(1, 100)}`, async () => {
@@ -168,6 +184,8 @@ describe('valid commands go on to connect', () => {
       ['run', 'health_monitor', '--json', '--wait'],
       ['dlq', 'replay', '7', '--json'],
       ['audit', '--since', '2026-11-01', '--job', 'controls.update', '--json'],
+      ['incidents', 'ack', '3', '--reason', 'r', '--json'],
+      ['--json', 'incidents', '--all', '--type', 'dead_letter'],
     ]) {
       const result = await cli(args);
       expect({ args, code: result.code, connected: result.connected }).toEqual({ args, code: 1, connected: true });
@@ -180,6 +198,9 @@ describe('only commands that change something may migrate the store', () => {
     ['status'],
     ['audit'],
     ['incidents'],
+    ['incidents', 'list', '--all', '--type', 'dead_letter', '--limit', '1000'],
+    ['incidents', '--status', 'acknowledged'],
+    ['incidents', 'show', '3'],
     ['dlq', 'list'],
     ['notifications'],
     ['allowlist', 'list'],
@@ -199,6 +220,8 @@ describe('only commands that change something may migrate the store', () => {
     ['schedules', 'pause', 'health_monitor', '--reason', 'r'],
     ['schedules', 'trigger', 'health_monitor', '--reason', 'r'],
     ['allowlist', 'add', '+15551234567', '--reason', 'r'],
+    ['incidents', 'ack', '3', '--reason', 'r'],
+    ['incidents', 'resolve', '3', '--reason', 'r', '--actor', 'ana'],
   ];
   it('read-only commands connect for reading', async () => {
     for (const args of reads) expect({ args, access: (await cli(args)).access }).toEqual({ args, access: 'read' });

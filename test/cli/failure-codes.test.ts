@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '../../src/cli/errors';
+import { IncidentChangeRefused } from '../../src/client';
 import { loadConfig } from '../../src/config';
 
 const config = loadConfig({});
@@ -28,5 +29,13 @@ describe('opsctl exit codes for a failed controls Update', () => {
     const failure = describeFailure(updateFailedBy(refused), config);
     expect(failure.code).toBe(2);
     expect(failure.message).toMatch(/^the controls refused the change: Invalid controls change/);
+  });
+});
+
+describe('opsctl exit codes for an incident change', () => {
+  it('is 2 when the incident cannot take it (no such id, already acknowledged or resolved): nothing changed', () => {
+    for (const message of ['no incident #42', 'incident #42 is resolved already', 'incident #42 was acknowledged already by ana']) {
+      expect(describeFailure(new IncidentChangeRefused(message), config)).toEqual({ code: 2, message });
+    }
   });
 });

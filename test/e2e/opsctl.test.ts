@@ -28,6 +28,8 @@ describe('opsctl against a running system', () => {
     const digest = status.schedules.find((s: { job: string }) => s.job === 'daily_digest');
     expect(digest).toMatchObject({ exists: true, paused: false, cadence: 'daily at 08:00 America/Chicago' });
     expect(digest.nextRunTimes.length).toBeGreaterThan(0);
+    const none = { open: 0, acknowledged: 0 };
+    expect(status.incidents).toEqual({ SEV0: none, SEV1: none, WARN: none, INFO: none });
   });
 
   it('kill on, a run is skipped with the reason, kill off, the run succeeds; audit shows both', async () => {
@@ -133,5 +135,6 @@ describe('opsctl against a running system', () => {
     const r = await opsctl('status');
     expect(r.stdout).toContain('kill switch   off');
     expect(r.stdout).toMatch(/daily_digest\s+daily at 08:00 America\/Chicago\s+active/);
+    expect(r.stdout).toMatch(/^Incidents (none open|SEV0 \d+)/m);
   });
 });
