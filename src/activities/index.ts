@@ -6,6 +6,7 @@ import { createMaintenanceActivities } from './maintenance';
 import { createMessageActivities } from './messages';
 import { createNotifier, createNotifyActivities } from './notify';
 import { createSyncActivities } from './sync';
+import { createWatcherActivities } from './watchers/runner';
 
 export type { ActivityDeps } from './deps';
 export type { JobSettings, RunRecord, RunRecorded } from './framework';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps, channels: Channels = create
     ...createSyncActivities(deps, notifier),
     ...createNotifyActivities(notifier),
     ...createMessageActivities(deps, notifier),
+    ...createWatcherActivities(deps, notifier),
   };
 }
 

@@ -30,6 +30,7 @@ import {
 } from '../store';
 import { CONSOLE_RECIPIENT, createChannels, maskAddress, providerChannels, type Channels } from './channels';
 import type { ActivityDeps } from './deps';
+import { rethrowCounted } from './watchers/api-usage';
 
 export interface NotificationRequest extends NotificationContent {
   /** The workflow id and step that asks: the same key never sends twice. */
@@ -165,7 +166,7 @@ export function createNotifier(deps: ActivityDeps, channels: Channels = createCh
       const sender = channels[picked.channel]!;
       const text = messageText(request);
       try {
-        const providerId = await sender.send(picked.recipient, text);
+        const providerId = await sender.send(picked.recipient, text).catch(rethrowCounted(db, sender.service, now));
         return outcomeOf(await finishSend(db, row.id, begun.attemptId, { outcome: 'sent', providerId, now: now() }), true);
       } catch (err) {
         await finishSend(db, row.id, begun.attemptId, { outcome: 'failed', error: (err as Error).message, now: now() });

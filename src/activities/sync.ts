@@ -18,6 +18,7 @@ import {
 } from '../store';
 import type { SourceName } from '../sources';
 import type { ActivityDeps } from './deps';
+import { rethrowCounted } from './watchers/api-usage';
 import { alertFor, raiseAlert, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
 import { crashPoint } from './crash-points';
@@ -98,7 +99,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       const raised: RaisedIncident[] = [];
       let page: FetchedPage;
       try {
-        page = await adapter(args.source).fetchPage(row.cursor, now());
+        page = await adapter(args.source).fetchPage(row.cursor, now()).catch(rethrowCounted(db, args.source, now));
       } finally {
         // A failed count must not hide the page's own outcome.
         await countApiCall(db, args.source, now()).catch(() => undefined);

@@ -66,3 +66,8 @@ export function errorDetail<S extends z.ZodType>(
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/** Whether a failed request was the API refusing for its rate limit (HTTP 429), as httpFailure maps it. */
+export function isRateLimited(err: unknown): boolean {
+  return err instanceof ExternalApiError && err.status === 429;
+}

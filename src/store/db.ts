@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DEFAULT_BUSY_RETRY, retryWhileBusy, withBusyRetry, type BusyRetryPolicy } from './busy';
 import type { Database } from './schema';
 import { splitSqliteDialect } from './sqlite-split';
+import { QueryTimings } from './timing';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -14,6 +15,8 @@ export interface Store {
   dialect: Dialect;
   /** The PostgreSQL schema in use, when not the default. */
   schema?: string;
+  /** How long this store's queries took, as they ran (the performance watcher reads it). */
+  timing: QueryTimings;
   close(): Promise<void>;
 }
 
@@ -69,8 +72,12 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', opts.onPoolError ?? (() => undefined));
-  const db = new Kysely<Database>({ dialect: withBusyRetry(new PostgresDialect({ pool }), opts.busyRetry ?? DEFAULT_BUSY_RETRY) });
-  return { db, dialect: 'postgres', schema, close: () => db.destroy() };
+  const timing = new QueryTimings();
+  const db = new Kysely<Database>({
+    dialect: withBusyRetry(new PostgresDialect({ pool }), opts.busyRetry ?? DEFAULT_BUSY_RETRY),
+    log: timing.onLog,
+  });
+  return { db, dialect: 'postgres', schema, timing, close: () => db.destroy() };
 }
 
 async function createSchema(url: string, schema: string): Promise<void> {
@@ -102,6 +109,7 @@ async function openSqlite(path: string, busyRetry: BusyRetryPolicy): Promise<Sto
     writer.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: withBusyRetry(splitSqliteDialect(writer, reader), busyRetry) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  const timing = new QueryTimings();
+  const db = new Kysely<Database>({ dialect: withBusyRetry(splitSqliteDialect(writer, reader), busyRetry), log: timing.onLog });
+  return { db, dialect: 'sqlite', timing, close: () => db.destroy() };
 }

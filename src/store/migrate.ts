@@ -17,6 +17,7 @@ import {
   NOTIFY_TABLES,
   SOURCE_NAMES,
   SYNC_TABLES,
+  WATCHER_TABLES,
 } from './schema';
 import { writeTransaction } from './tx';
 
@@ -309,6 +310,27 @@ function incidentLifecycle(t: Types): string[] {
   ];
 }
 
+/**
+ * run_watchers' windows: requests per second (rate limits, failures, volume), and the failed
+ * sends of the last minutes by time. Every index leads with time, so a window's read is a range.
+ */
+function apiRequestWindows(dialect: Dialect): string[] {
+  const count = (name: string) => `${name} integer not null default 0`;
+  return [
+    `create table api_request_windows (
+       at_second ${dialect === 'postgres' ? 'bigint' : 'integer'} not null,
+       service text not null,
+       endpoint text not null default '',
+       ${count('requests')},
+       ${count('throttled')},
+       ${count('failed')},
+       primary key (at_second, service, endpoint))`,
+    // A service's first request (how much baseline it has) is one seek, not a scan from the start.
+    `create index api_request_windows_service on api_request_windows (service, at_second)`,
+    `create index notification_attempts_started on notification_attempts (started_at)`,
+  ];
+}
+
 /** Names sort in the order they apply; never edit one that has shipped, add the next. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   const run = (statements: string[]) => async (db: Kysely<unknown>) => {
@@ -328,6 +350,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       ]),
     },
     '005_incident_lifecycle': { up: run(incidentLifecycle(TYPES[dialect])) },
+    '006_api_request_windows': { up: run([...apiRequestWindows(dialect), ...refuseDeletes(dialect, WATCHER_TABLES)]) },
   };
 }
 

@@ -13,6 +13,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_attempts: NotificationAttemptsTable;
   api_calls: ApiCallsTable;
+  api_request_windows: ApiRequestWindowsTable;
 }
 
 export interface AgentControlsTable {
@@ -262,10 +263,30 @@ export interface ApiCallsTable {
   calls: number;
 }
 
+/**
+ * Requests to external APIs per second, service and endpoint, as they happen (migration 006): the
+ * watchers read rate-limit use, failures and volume over a window from here. Rows are keyed by
+ * the second first, so a read of a window costs the window, not the table.
+ */
+export interface ApiRequestWindowsTable {
+  /** Unix time in whole seconds. */
+  at_second: number;
+  service: string;
+  /** '' when the service has one endpoint worth telling apart. */
+  endpoint: string;
+  requests: number;
+  /** Answers HTTP 429. */
+  throttled: number;
+  /** Requests that failed, 429s included. */
+  failed: number;
+}
+
 /** Tables of migration 001; every later migration adds its own tables to OPS_TABLES. */
 export const CORE_TABLES = ['agent_controls', 'agent_audit_log', 'incidents', 'dead_letters', 'health_checks'] as const;
 export const SYNC_TABLES = ['data_source_sync', 'memory_items'] as const;
 export const NOTIFY_TABLES = ['comm_allowlist', 'notifications', 'notification_attempts', 'api_calls'] as const;
 
+export const WATCHER_TABLES = ['api_request_windows'] as const;
+
 /** Every table of ops data: the database refuses DELETE (and TRUNCATE) on each. */
-export const OPS_TABLES = [...CORE_TABLES, ...SYNC_TABLES, ...NOTIFY_TABLES] as const;
+export const OPS_TABLES = [...CORE_TABLES, ...SYNC_TABLES, ...NOTIFY_TABLES, ...WATCHER_TABLES] as const;

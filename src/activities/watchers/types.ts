@@ -33,6 +33,11 @@ export interface WatcherCheck {
   findings: WatcherFinding[];
   /** One line for the run's output, e.g. "3 sources under 80% of their limit". */
   summary: string;
+  /**
+   * Why an open incident of this type whose subject is not among the findings is resolved now,
+   * e.g. "under 3 failures in the last 30 min". Without it the runner says "back under threshold".
+   */
+  cleared?: string;
 }
 
 export interface Watcher {
