@@ -6,6 +6,7 @@
 import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsView } from '../controls-model';
 import type { IncidentCounts, IncidentView, ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
+import { INCIDENT_SEVERITIES } from '../store/schema';
 
 const MAX_CELL = 80;
 
@@ -108,7 +109,7 @@ export function formatStatus(s: SystemStatus, view: TimeView): string {
 
 /** "Incidents SEV0 0, SEV1 1, WARN 3 (1 acknowledged), INFO 0": the ones not resolved yet. */
 export function formatIncidentCounts(counts: IncidentCounts): string {
-  const severities = Object.keys(counts) as (keyof IncidentCounts)[];
+  const severities = INCIDENT_SEVERITIES;
   const total = severities.reduce((n, sev) => n + counts[sev].open + counts[sev].acknowledged, 0);
   if (total === 0) return 'Incidents none open';
   const each = severities.map((sev) => {
