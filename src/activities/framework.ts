@@ -5,7 +5,7 @@
 import { checkControlsState, PENDING_CONTROLS_MEMO, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
 import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
-import { backoffDelayMs, CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
+import { CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
@@ -16,18 +16,17 @@ import {
   findIncidentByKey,
   getIncident,
   findRunAudit,
-  getDeadLetter,
   hasOpenIncident,
   insertAudit,
   insertDeadLetter,
   raiseIncident,
-  recordReplayOutcome,
   saveControls,
   withStoreWaitLimit,
   writeTransaction,
   type Database,
   type NewIncident,
 } from '../store';
+import { recordReplayResult } from '../store/dead-letters';
 import { jobTraits } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { alertFor, type Notifier } from './notify';
@@ -74,7 +73,7 @@ const CONTROLS_DESCRIBE_DEADLINE_MS = 2000;
 const CONTROLS_STORE_WAIT_MS = 2000;
 
 /** Releasing a source's lock is bookkeeping too: a stopped sync must not hold it. */
-export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun', 'endSourceSync']);
+export const FRAMEWORK_ACTIVITY_NAMES = new Set(['joinControls', 'persistControls', 'recordRun', 'endSourceSync', 'releaseDeadLetters']);
 
 export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier) {
   const { config, store, client, now } = deps;
@@ -336,17 +335,15 @@ async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunR
 }
 
 async function recordReplay(tx: Kysely<Database>, deps: ActivityDeps, input: JobInput, result: JobResult, at: Date): Promise<void> {
-  const letter = await getDeadLetter(tx, input.replayOf!);
-  if (!letter) return;
-  const automatic = input.trigger === 'retry_queue';
-  const countsAsAttempt = automatic && result.outcome === 'failed';
-  const attemptsAfter = letter.replay_attempts + (countsAsAttempt ? 1 : 0);
-  await recordReplayOutcome(tx, letter.id, {
-    succeeded: result.outcome === 'succeeded',
-    error: result.error ?? result.reason,
+  // What each outcome (and each skip reason) means for the letter is decided in the store module.
+  await recordReplayResult(tx, input.replayOf!, {
+    outcome: result.outcome,
+    error: result.error,
+    reason: result.reason,
+    workflowId: result.workflowId,
+    automatic: input.trigger === 'retry_queue',
     now: at,
-    nextAttemptAt: new Date(at.getTime() + backoffDelayMs(Math.max(1, attemptsAfter), deps.config.retry)),
-    exhausted: attemptsAfter >= deps.config.limits.retryQueueMaxAttempts,
-    countsAsAttempt,
+    retry: deps.config.retry,
+    maxAttempts: deps.config.limits.retryQueueMaxAttempts,
   });
 }

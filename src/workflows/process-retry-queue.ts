@@ -1,10 +1,12 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { JobInput, JobResult } from '../definitions';
-import { runJob } from './job-runner';
+import { JobSkipped } from './guard';
+import { framework, runJob } from './job-runner';
 
 /**
  * Spec job 8. Temporal already retries activities; what is left for this job is the dead letters
- * of the transient category, re-run as child jobs with the spec's backoff between attempts.
+ * of the retried categories (transient, external API), re-run as child jobs with the spec's
+ * backoff between attempts. Each child records how its replay ended on its letter.
  */
 export async function process_retry_queue(input: JobInput = {}): Promise<JobResult> {
   return runJob('process_retry_queue', input, async (ctx) => {
@@ -13,17 +15,31 @@ export async function process_retry_queue(input: JobInput = {}): Promise<JobResu
     const run = workflowInfo().runId.slice(0, 8);
     for (const [index, letter] of due.entries()) {
       ctx.progress('replaying', { deadLetter: letter.id, job: letter.job, done: index, of: due.length });
-      const outcome = await ctx
-        .child({
-          workflowType: letter.workflowType,
-          job: letter.job,
-          input: { ...letter.input, trigger: 'retry_queue', replayOf: letter.id },
-          workflowId: `${letter.job}-retry-dl${letter.id}-${run}`,
-        })
-        .then(
-          (result) => result.outcome,
-          () => 'failed' as const,
-        );
+      let outcome: JobResult['outcome'];
+      try {
+        // A replay is a job run with its own guard: the controls stop it themselves. Cancelling it
+        // from here when they stop this run would make a kill switch look like a cancelled replay.
+        outcome = await CancellationScope.nonCancellable(() =>
+          ctx.child({
+            workflowType: letter.workflowType,
+            job: letter.job,
+            input: { ...letter.input, trigger: 'retry_queue', replayOf: letter.id },
+            workflowId: `${letter.job}-retry-dl${letter.id}-${run}`,
+          }),
+        ).then((result) => result.outcome);
+      } catch (err) {
+        if (!(err instanceof JobSkipped)) {
+          outcome = 'failed';
+        } else {
+          // The controls stopped this run (kill switch, jobs disabled) before this replay started:
+          // it and the ones after it go back untouched, and the run ends skipped, not succeeded.
+          if (patched('retry-queue-release-on-stop')) {
+            const left = due.slice(index).map((l) => l.id);
+            await CancellationScope.nonCancellable(() => framework.releaseDeadLetters(left));
+          }
+          throw err;
+        }
+      }
       counts[outcome] += 1;
     }
     return counts;

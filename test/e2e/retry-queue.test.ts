@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransientError, ValidationError } from '../../src/errors';
+import { ExternalApiError, TransientError, ValidationError } from '../../src/errors';
 import { getDeadLetter, insertDeadLetter, listDeadLetters } from '../../src/store';
 import { startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
@@ -28,6 +28,26 @@ describe('process_retry_queue', () => {
     const result = await sys.ops.runJob('process_retry_queue');
     expect(result.output).toMatchObject({ claimed: 1, succeeded: 1 });
     expect(await getDeadLetter(sys.store.db, id)).toMatchObject({ status: 'resolved' });
+  });
+
+  it('re-runs an external API dead letter too (the spec: retry with backoff), but leaves a failed periodic_scan to its next run', async () => {
+    const id = await deadLetterFor('api-500', () => new ExternalApiError('HTTP 502 from the API', 502));
+    expect(await getDeadLetter(sys.store.db, id)).toMatchObject({ category: 'external_api', status: 'open' });
+    // The spec's periodic_scan: "Do NOT retry (next run will handle it)".
+    const scan = await insertDeadLetter(sys.store.db, {
+      created_at: new Date().toISOString(),
+      job: 'periodic_scan',
+      workflow_id: 'planted-scan',
+      input: JSON.stringify({}),
+      error: '1 of 1 sources failed',
+      category: 'external_api',
+      attempts: 1,
+    });
+    sys.acts.faults.delete('api-500');
+    const result = await sys.ops.runJob('process_retry_queue');
+    expect(result.output).toMatchObject({ claimed: 1, succeeded: 1 });
+    expect(await getDeadLetter(sys.store.db, id)).toMatchObject({ status: 'resolved' });
+    expect(await getDeadLetter(sys.store.db, scan)).toMatchObject({ status: 'open', replay_attempts: 0, last_replayed_at: null });
   });
 
   it('leaves other categories for a person', async () => {
