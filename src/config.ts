@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { JOB_NAMES, type JobName } from './jobs';
+import { applyCadenceAliases } from './config-aliases';
 import { clip, escapeUnprintable, quietHoursSchema, timeZoneName } from './controls-model';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
@@ -282,13 +283,16 @@ export function loadConfig(env: Env = process.env): Config {
     setPath(merged, key, value);
     envSource.set(key, name);
   }
+  // The spec's own cadence keys become ours first; a bad or conflicting one is reported with the rest.
+  const aliasIssues = applyCadenceAliases(merged);
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const key = issue.path.map(String).join('.') || '(root)';
+  const schemaIssues = parsed.success ? [] : parsed.error.issues.map((issue) => ({ key: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  const issues = [...aliasIssues, ...schemaIssues];
+  if (!parsed.success || issues.length) {
+    const lines = issues.map(({ key, message }) => {
       const from = envSource.get(key);
       // One line per issue whatever the file holds: a key or value with a newline cannot forge one.
-      return `  - ${oneLine(key)}${from ? ` (${from})` : ''}: ${oneLine(issue.message)}`;
+      return `  - ${oneLine(key)}${from ? ` (${from})` : ''}: ${oneLine(message)}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }

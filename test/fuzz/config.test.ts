@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CADENCE_ALIASES } from '../../src/config-aliases';
 import { ConfigError, configSchema, ENV_KEYS, loadConfig, type Config } from '../../src/config';
 import { JOB_NAMES } from '../../src/jobs';
+import { durationMs } from '../../src/schedules/table';
 
 const dir = mkdtempSync(join(tmpdir(), 'ops-config-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +32,9 @@ function keyPaths(node: unknown, prefix: string[] = []): string[][] {
 const KNOWN_PATHS = [
   ...keyPaths(configSchema.parse({})),
   ...JOB_NAMES.flatMap((job) => [['jobs', job], ['jobs', job, 'every'], ['jobs', job, 'at']]),
+  // The spec's cadence keys, read as aliases of jobs.<job>.every / at.
+  ...CADENCE_ALIASES.map((alias) => [...alias.path]),
+  ['retry_queue'],
   ['databaseUrl'],
   ['sources', 'notion', 'token'],
   ['comms', 'operatorPhone'],
@@ -118,6 +123,21 @@ describe('the config file, fuzzed', () => {
         expect(() => loadConfig({ OPS_CONFIG: path })).toThrow(new RegExp(`^ {2}- jobs\\.${job}\\.every: `, 'm'));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('an alias and our key for one job: loads only when they name the same cadence, and then that one', () => {
+    const minutes = fc.oneof(fc.integer({ min: -5, max: 20_000 }), fc.constantFrom('30', '0', 'x', 1.5, null));
+    fc.assert(
+      fc.property(fc.option(fc.constantFrom('10m', '30m', '1800s', '5m', '0s'), { nil: undefined }), minutes, (every, interval) => {
+        const jobs = { periodic_scan: { ...(every === undefined ? {} : { every }), interval_minutes: interval } };
+        const load = () => loadConfig({ OPS_CONFIG: writeConfig('json', JSON.stringify({ jobs })) });
+        if (outcome(load) === 'refused') return;
+        const cadence = load().jobs.periodic_scan;
+        expect(cadence).toEqual({ every: every ?? `${Number(interval)}m` });
+        if (every !== undefined) expect(Number(interval) * 60_000).toBe(durationMs(every));
+      }),
+      { numRuns: 200 },
     );
   });
 
