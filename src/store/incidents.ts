@@ -144,6 +144,7 @@ export const INCIDENT_TYPE_ALERT_WINDOW_MS = 3600_000;
 export const INCIDENT_LIMITS = { type: 100, subject: 300, title: 300, body: 4000, actor: 100, reason: 500 } as const;
 
 const SEVERITY_RANK: Record<Severity, number> = { SEV0: 0, SEV1: 1, WARN: 2, INFO: 3 };
+const INCIDENT_SEVERITY_ORDER: readonly Severity[] = ['SEV0', 'SEV1', 'WARN', 'INFO'];
 
 /** The more urgent of two severities. */
 export function worseSeverity(a: Severity, b: Severity): Severity {
@@ -200,10 +201,10 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
     // The run that opened it, retried: its alert may have been lost with the first try, so it is
     // handed to the router again (which sends it once, keyed on the incident).
     const openedByThisRun = sameRun && open.occurrences === 1;
-    const alert = openedByThisRun && !(await otherOfTypeWithinWindow(tx, type, new Date(open.created_at), open.id));
+    const alert = openedByThisRun && !(await otherOfTypeWithinWindow(tx, type, open.severity, new Date(open.created_at), open.id));
     return { id: open.id, created: false, alert, occurrences, severity };
   }
-  const recentOfType = await otherOfTypeWithinWindow(tx, type, report.now);
+  const recentOfType = await otherOfTypeWithinWindow(tx, type, report.severity, report.now);
   const row = await tx
     .insertInto('incidents')
     .values({
@@ -223,12 +224,18 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
   return { id: row.id, created: true, alert: !recentOfType, occurrences: 1, severity: report.severity };
 }
 
-/** Whether an incident of `type` other than `except` was created in the alert window ending at `at`. */
-async function otherOfTypeWithinWindow(tx: Kysely<Database>, type: string, at: Date, except?: number): Promise<boolean> {
+/**
+ * Whether an incident of `type` other than `except`, at least as urgent as `severity`, was created
+ * in the alert window ending at `at`. A less urgent one does not mute it: a job's INFO dead letter
+ * must not keep the digest's SEV1 failure from alerting.
+ */
+async function otherOfTypeWithinWindow(tx: Kysely<Database>, type: string, severity: Severity, at: Date, except?: number): Promise<boolean> {
+  const asUrgent = INCIDENT_SEVERITY_ORDER.filter((s) => SEVERITY_RANK[s] <= SEVERITY_RANK[severity]);
   let query = tx
     .selectFrom('incidents')
     .select('id')
     .where('type', '=', type)
+    .where('severity', 'in', asUrgent)
     .where('created_at', '>', new Date(at.getTime() - INCIDENT_TYPE_ALERT_WINDOW_MS).toISOString())
     .where('created_at', '<=', at.toISOString());
   if (except !== undefined) query = query.where('id', '!=', except);

@@ -1,0 +1,177 @@
+/**
+ * The incident lifecycle in the store, on SQLite and PostgreSQL: one open incident per
+ * (type, subject) with its recurrences counted, at most one alert per type per hour, ack and
+ * resolve with their refusals and audit rows, and the resolvers' bulk resolution.
+ */
+import { expect, it } from 'vitest';
+import {
+  acknowledgeIncident,
+  incidentState,
+  IncidentStateError,
+  listAudit,
+  listIncidents,
+  listOpenIncidents,
+  openIncidentCounts,
+  reportIncident,
+  resolveIncidentBy,
+  resolveIncidentsOf,
+  migrateToLatest,
+  openStore,
+  type IncidentReport,
+  type Store,
+} from '../../src/store';
+import { forEachStore, openTestStore, TEST_DATABASE_URL } from './fixtures';
+
+const T0 = Date.parse('2026-11-23T10:00:00.000Z');
+const at = (minutes: number): Date => new Date(T0 + minutes * 60_000);
+
+forEachStore((store, dialect) => {
+  const report = (over: Partial<IncidentReport> & { type: string; subject: string }): IncidentReport => ({
+    severity: 'WARN',
+    title: `${over.type} on ${over.subject}`,
+    body: 'details',
+    now: at(0),
+    ...over,
+  });
+  const decision = (reason: string, minutes = 0) => ({ actor: 'tester', reason, now: at(minutes) });
+
+  it('48 failures a day make one open incident with 48 occurrences, the newest title and the worst severity', async () => {
+    const type = 'lc_dedupe';
+    const raised = [];
+    for (let i = 0; i < 48; i++) {
+      raised.push(
+        await reportIncident(store().db, report({ type, subject: 'sync_hubspot', severity: i === 5 ? 'SEV1' : 'INFO', title: `failure ${i}`, relatedWorkflowId: `wf-${i}`, now: at(i * 30) })),
+      );
+    }
+    expect(new Set(raised.map((r) => r.id)).size).toBe(1);
+    expect(raised.filter((r) => r.created)).toHaveLength(1);
+    expect(raised.filter((r) => r.alert)).toHaveLength(1);
+    expect(raised.at(-1)).toMatchObject({ occurrences: 48, severity: 'SEV1', created: false, alert: false });
+    const open = await listOpenIncidents(store().db, { type });
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ occurrences: 48, severity: 'SEV1', title: 'failure 47', subject: 'sync_hubspot', last_seen_at: at(47 * 30).toISOString() });
+  });
+
+  it('the same run reported again (a retried activity) is not counted twice, and its alert is handed over again', async () => {
+    const type = 'lc_retry';
+    const first = await reportIncident(store().db, report({ type, subject: 'job_a', relatedWorkflowId: 'wf-a' }));
+    const retry = await reportIncident(store().db, report({ type, subject: 'job_a', relatedWorkflowId: 'wf-a', now: at(1) }));
+    expect(first).toMatchObject({ created: true, alert: true, occurrences: 1 });
+    expect(retry).toMatchObject({ id: first.id, created: false, alert: true, occurrences: 1 });
+    const next = await reportIncident(store().db, report({ type, subject: 'job_a', relatedWorkflowId: 'wf-b', now: at(2) }));
+    expect(next).toMatchObject({ occurrences: 2, alert: false });
+  });
+
+  it('one new incident per type per hour alerts; a second subject within the hour is recorded, not alerted; an hour later it alerts', async () => {
+    const type = 'lc_window';
+    const a = await reportIncident(store().db, report({ type, subject: 's1', now: at(0) }));
+    const b = await reportIncident(store().db, report({ type, subject: 's2', now: at(59) }));
+    const c = await reportIncident(store().db, report({ type, subject: 's3', now: at(59 + 61) }));
+    expect([a, b, c].map((r) => [r.created, r.alert])).toEqual([
+      [true, true],
+      [true, false],
+      [true, true],
+    ]);
+    // Another type has a window of its own.
+    expect(await reportIncident(store().db, report({ type: 'lc_window_other', subject: 's1', now: at(1) }))).toMatchObject({ alert: true });
+  });
+
+  it('a less urgent incident of the type does not mute a more urgent one within the hour', async () => {
+    const type = 'lc_window_severity';
+    expect(await reportIncident(store().db, report({ type, subject: 'sync_hubspot', severity: 'INFO', now: at(0) }))).toMatchObject({ alert: true });
+    expect(await reportIncident(store().db, report({ type, subject: 'daily_digest', severity: 'SEV1', now: at(10) }))).toMatchObject({ alert: true });
+    expect(await reportIncident(store().db, report({ type, subject: 'sync_n8n', severity: 'WARN', now: at(20) }))).toMatchObject({ alert: false });
+    expect(await reportIncident(store().db, report({ type, subject: 'morning_call', severity: 'SEV1', now: at(30) }))).toMatchObject({ alert: false });
+  });
+
+  it('concurrent reporters of one key (separate connections) make one open incident with every occurrence counted, and one alert', async () => {
+    const type = 'lc_concurrent';
+    const own = await openTestStore(dialect);
+    const others: Store[] = [];
+    try {
+      await migrateToLatest(own.store);
+      for (let i = 0; i < 3; i++) {
+        others.push(
+          dialect === 'postgres'
+            ? await openStore({ databaseUrl: TEST_DATABASE_URL, sqlitePath: '', pgSchema: own.location })
+            : await openStore({ sqlitePath: own.location }),
+        );
+      }
+      const dbs = [own.store.db, ...others.map((o) => o.db)];
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => reportIncident(dbs[i % dbs.length]!, report({ type, subject: 'same', relatedWorkflowId: `c-${i}`, now: at(i) }))),
+      );
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(results.filter((r) => r.alert)).toHaveLength(1);
+      const rows = (await listIncidents(own.store.db, { limit: 1000 })).filter((r) => r.type === type);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.occurrences).toBe(12);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+      await own.dispose();
+    }
+  });
+
+  it('acknowledge keeps it open and known; resolve ends it; both audited; refusals change nothing', async () => {
+    const type = 'lc_ack';
+    const { id } = await reportIncident(store().db, report({ type, subject: 'job_ack' }));
+    const acked = await acknowledgeIncident(store().db, id, decision('looking into it', 5));
+    expect(incidentState(acked)).toBe('acknowledged');
+    expect(acked).toMatchObject({ status: 'open', acknowledged_by: 'tester', acknowledged_reason: 'looking into it' });
+    await expect(acknowledgeIncident(store().db, id, decision('again', 6))).rejects.toThrow(/acknowledged already by tester/);
+    // Acknowledged is still open: a recurrence counts on it.
+    expect(await reportIncident(store().db, report({ type, subject: 'job_ack', now: at(7) }))).toMatchObject({ id, occurrences: 2 });
+
+    const resolved = await resolveIncidentBy(store().db, id, decision('fixed the token', 10));
+    expect(incidentState(resolved)).toBe('resolved');
+    expect(resolved).toMatchObject({ resolved_by: 'tester', resolved_reason: 'fixed the token', resolved_at: at(10).toISOString() });
+    await expect(resolveIncidentBy(store().db, id, decision('twice', 11))).rejects.toThrow(IncidentStateError);
+    await expect(acknowledgeIncident(store().db, id, decision('late', 11))).rejects.toThrow(/resolved already/);
+    await expect(resolveIncidentBy(store().db, 987_654, decision('none', 11))).rejects.toThrow(/no incident #987654/);
+
+    const audit = (await listAudit(store().db, { limit: 1000 })).filter(
+      (r) => r.action.startsWith('incident.') && r.input_data !== null && (JSON.parse(r.input_data) as { id: number }).id === id,
+    );
+    expect(audit.map((r) => [r.action, r.action_type, r.actor, r.reason]).sort()).toEqual([
+      ['incident.acknowledge', 'operator', 'tester', 'looking into it'],
+      ['incident.resolve', 'operator', 'tester', 'fixed the token'],
+    ]);
+    // Its key is free again: the next report opens a new incident.
+    const again = await reportIncident(store().db, report({ type, subject: 'job_ack', now: at(120) }));
+    expect(again).toMatchObject({ created: true, occurrences: 1 });
+    expect(again.id).not.toBe(id);
+  });
+
+  it('resolveIncidentsOf resolves the type except keepSubjects (or only subjects), one audit row each', async () => {
+    const type = 'lc_bulk';
+    const ids: Record<string, number> = {};
+    for (const subject of ['a', 'b', 'c']) ids[subject] = (await reportIncident(store().db, report({ type, subject }))).id;
+    await reportIncident(store().db, report({ type: 'lc_bulk_other', subject: 'a' }));
+    const auditBefore = (await listAudit(store().db, { limit: 5000 })).length;
+
+    const kept = await resolveIncidentsOf(store().db, { type, keepSubjects: ['b'] }, decision('back under the threshold', 3));
+    expect(kept.map((r) => r.subject).sort()).toEqual(['a', 'c']);
+    expect(kept.every((r) => r.resolved_reason === 'back under the threshold')).toBe(true);
+    expect((await listOpenIncidents(store().db, { type })).map((r) => r.subject)).toEqual(['b']);
+    expect(await listOpenIncidents(store().db, { type: 'lc_bulk_other' })).toHaveLength(1);
+    expect((await listAudit(store().db, { limit: 5000 })).length - auditBefore).toBe(2);
+
+    expect(await resolveIncidentsOf(store().db, { type, subjects: [] }, decision('nothing', 4))).toEqual([]);
+    const only = await resolveIncidentsOf(store().db, { type, subjects: ['b'] }, decision('cleared', 4));
+    expect(only.map((r) => r.id)).toEqual([ids.b]);
+    expect(await listOpenIncidents(store().db, { type })).toHaveLength(0);
+  });
+
+  it('openIncidentCounts counts open and acknowledged by severity, resolved never', async () => {
+    const before = await openIncidentCounts(store().db);
+    const sev1 = await reportIncident(store().db, report({ type: 'lc_counts', subject: 'x', severity: 'SEV1' }));
+    await reportIncident(store().db, report({ type: 'lc_counts', subject: 'y', severity: 'SEV1' }));
+    const info = await reportIncident(store().db, report({ type: 'lc_counts', subject: 'z', severity: 'INFO' }));
+    await acknowledgeIncident(store().db, sev1.id, decision('seen'));
+    await resolveIncidentBy(store().db, info.id, decision('gone'));
+    const after = await openIncidentCounts(store().db);
+    expect(after.SEV1).toEqual({ open: before.SEV1.open + 1, acknowledged: before.SEV1.acknowledged + 1 });
+    expect(after.INFO).toEqual(before.INFO);
+  });
+});
