@@ -351,6 +351,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     },
     '005_incident_lifecycle': { up: run(incidentLifecycle(TYPES[dialect])) },
     '006_api_request_windows': { up: run([...apiRequestWindows(dialect), ...refuseDeletes(dialect, WATCHER_TABLES)]) },
+    // The watchers' dead-letter counts are ranges of these: their cost follows the window and the
+    // open letters, not every letter ever written (resolved ones stay until archived, and after).
+    '007_watcher_indexes': {
+      up: run([
+        `create index dead_letters_created on dead_letters (created_at)`,
+        `create index dead_letters_resolved on dead_letters (resolved_at)`,
+        `create index dead_letters_status on dead_letters (status)`,
+      ]),
+    },
   };
 }
 
