@@ -32,7 +32,15 @@ export interface RouteRequest {
   severity: Severity;
   /** A scheduled message names its own way (the digest is a text, the morning call a call). */
   deliver?: 'call' | 'text';
+  type?: string;
 }
+
+/**
+ * Messages the operator booked for a time of their choosing: the morning call, and its text when
+ * the call fails. Quiet hours hold back alerts, not the alarm the operator set (its job runs in
+ * quiet hours too: runsInQuietHours in src/jobs.ts). The digest is not booked this way.
+ */
+export const BOOKED_MESSAGE_TYPES: ReadonlySet<string> = new Set(['morning_call', 'morning_call_text']);
 
 export function routeOf(request: RouteRequest): NotificationRoute {
   return request.deliver ?? SEVERITY_ROUTES[request.severity];
@@ -45,7 +53,8 @@ export function gate(request: RouteRequest, controls: Pick<ControlFlags, 'killSw
   if (controls.killSwitch) return { stop: 'suppressed', reason: SKIP_REASONS.killSwitch };
   if (!controls.commsEnabled) return { stop: 'suppressed', reason: SKIP_REASONS.commsDisabled };
   if (routeOf(request) === 'digest') return { stop: 'held', reason: 'held for the daily digest' };
-  if (!BYPASSES_QUIET_HOURS[request.severity] && isQuietHours(now, controls.quietHours)) {
+  const booked = request.type !== undefined && BOOKED_MESSAGE_TYPES.has(request.type);
+  if (!BYPASSES_QUIET_HOURS[request.severity] && !booked && isQuietHours(now, controls.quietHours)) {
     return { stop: 'suppressed', reason: SKIP_REASONS.quietHours };
   }
   return undefined;
