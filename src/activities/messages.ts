@@ -42,7 +42,7 @@ export interface DigestPreview {
   text: string;
   metrics: DigestMetrics;
   bullets: string[];
-  /** Held notifications this digest carries; marked delivered once it is sent. */
+  /** Held notifications this digest carries; marked delivered once a real channel sends it (not the console). */
   heldIds: number[];
 }
 
@@ -96,6 +96,7 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
         items: items.map((n) => ({ severity: n.severity, title: n.title, createdAt: n.created_at })),
         maxBullets: config.comms.digest.maxBullets,
         secrets: await secrets(),
+        heldKept: notifier.consoleOnly() ? held.length : 0,
       });
       return {
         day: args.day,
@@ -108,8 +109,11 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
       };
     },
 
-    /** Sends the digest under the day's key, then marks the held notifications it carried. */
-    async sendDigest(args: { preview: DigestPreview; workflowId: string }): Promise<NotificationOutcome & { delivered: number }> {
+    /**
+     * Sends the digest under the day's key, then marks the held notifications it carried. A
+     * digest that went to the console delivered nothing to a person: they stay held.
+     */
+    async sendDigest(args: { preview: DigestPreview; workflowId: string }): Promise<NotificationOutcome & { delivered: number; heldKept: number }> {
       const { preview } = args;
       const outcome = await notifier.route({
         idempotencyKey: preview.key,
@@ -122,8 +126,10 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
         workflowId: args.workflowId,
       });
       if (outcome.status === 'refused') throw new ValidationError(`daily digest not sent: ${outcome.reason}`);
-      const delivered = outcome.status === 'sent' ? await markDelivered(db, preview.heldIds, preview.key, now()) : 0;
-      return { ...outcome, delivered };
+      const carried = outcome.status === 'sent' && outcome.channel !== 'console';
+      const delivered = carried ? await markDelivered(db, preview.heldIds, preview.key, now()) : 0;
+      const heldKept = outcome.status === 'sent' && !carried ? preview.heldIds.length : 0;
+      return { ...outcome, delivered, heldKept };
     },
 
     /** The morning call's script; read-only. */

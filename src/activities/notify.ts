@@ -130,6 +130,14 @@ export function createNotifier(deps: ActivityDeps, channels: Channels = createCh
   }
 
   return {
+    /**
+     * No provider is configured: every message goes to the console (the log), which no person
+     * is sure to read, so what the digest carries must not count as delivered by it.
+     */
+    consoleOnly(): boolean {
+      return providerChannels(channels).length === 0;
+    },
+
     async route(input: NotificationRequest, activityAttempt?: number): Promise<NotificationOutcome> {
       const request = checkRequest(input);
       const route = routeOf(request);

@@ -30,6 +30,11 @@ export interface DigestInput {
   maxBullets: number;
   /** Values that must never appear in the text. */
   secrets: readonly string[];
+  /**
+   * Held alerts among the items that this digest does not deliver, because it goes to the
+   * console (no provider is configured): they stay held for the first digest a real channel sends.
+   */
+  heldKept?: number;
 }
 
 export interface Digest {
@@ -56,6 +61,12 @@ export function formatDigest(input: DigestInput): Digest {
     '',
     ...(bullets.length ? bullets.map((b) => `• ${b}`) : ['• Nothing needs your attention.']),
     ...(more ? [`(+${more} more: opsctl notifications, opsctl incidents)`] : []),
+    ...(input.heldKept
+      ? [
+          '',
+          `Console only (no provider configured): ${input.heldKept} held alert${input.heldKept === 1 ? ' stays' : 's stay'} held for the first digest sent through a real channel.`,
+        ]
+      : []),
   ];
   return { text: lines.join('\n'), bullets, more };
 }

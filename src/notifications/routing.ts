@@ -46,13 +46,17 @@ export function routeOf(request: RouteRequest): NotificationRoute {
   return request.deliver ?? SEVERITY_ROUTES[request.severity];
 }
 
+export const HELD_FOR_DIGEST = 'held for the daily digest';
+
 export type Gate = { stop: 'suppressed'; reason: string } | { stop: 'held'; reason: string } | undefined;
 
 /** What the controls and the clock say before any channel is looked at. */
 export function gate(request: RouteRequest, controls: Pick<ControlFlags, 'killSwitch' | 'commsEnabled' | 'quietHours'>, now: Date): Gate {
   if (controls.killSwitch) return { stop: 'suppressed', reason: SKIP_REASONS.killSwitch };
+  // Holding sends nothing: with comms off, what waits for the digest still waits for the next one
+  // that is actually sent, instead of being dropped.
+  if (routeOf(request) === 'digest') return { stop: 'held', reason: HELD_FOR_DIGEST };
   if (!controls.commsEnabled) return { stop: 'suppressed', reason: SKIP_REASONS.commsDisabled };
-  if (routeOf(request) === 'digest') return { stop: 'held', reason: 'held for the daily digest' };
   const booked = request.type !== undefined && BOOKED_MESSAGE_TYPES.has(request.type);
   if (!BYPASSES_QUIET_HOURS[request.severity] && !booked && isQuietHours(now, controls.quietHours)) {
     return { stop: 'suppressed', reason: SKIP_REASONS.quietHours };

@@ -29,6 +29,8 @@ export async function daily_digest(input: JobInput = {}): Promise<JobResult> {
       channel: sent.channel,
       bullets: preview.bullets.length,
       heldDelivered: sent.delivered,
+      // Sent to the console only: the held alerts wait for a digest through a real channel.
+      ...(sent.heldKept ? { heldKept: sent.heldKept } : {}),
       metrics: preview.metrics,
     };
   });

@@ -138,6 +138,53 @@ describe('the daily digest of a system that has done nothing yet', () => {
   });
 });
 
+describe('the daily digest with no provider configured', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  it('goes to the console, and leaves the held alerts held for a digest a real channel sends, saying so', async () => {
+    const held = await routerOf(sys).route(alert('console:1', 'WARN', 'n8n answered 502 three times'));
+    expect(held).toMatchObject({ status: 'held' });
+
+    const result = await sys.ops.runJob('daily_digest');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { status: 'sent', channel: 'console', heldDelivered: 0, heldKept: 1 } });
+    expect(await getNotification(sys.store.db, 'console:1')).toMatchObject({ status: 'held', delivered_in: null });
+    const { day } = result.output as { day: string };
+    const digest = await getNotification(sys.store.db, `daily_digest:${day}`);
+    expect(digest!.body).toContain('[WARN] n8n answered 502 three times');
+    expect(digest!.body).toContain('Console only (no provider configured): 1 held alert stays held for the first digest sent through a real channel.');
+  });
+});
+
+describe('alerts raised while comms are off', () => {
+  const { fakes, sys } = systemWithComms();
+
+  it('wait, held, for the next digest that is actually sent', async () => {
+    const who = { actor: 'test', reason: 'comms off' };
+    await sys().ops.changeControls({ commsEnabled: false, ...who });
+    try {
+      expect(await routerOf(sys()).route(alert('comms-off:1', 'WARN', 'HubSpot sync failed 3 times in a row'))).toMatchObject({
+        status: 'held',
+      });
+      // The digest itself is a message: not sent while comms are off, and the alert still waits.
+      expect(await sys().ops.runJob('daily_digest')).toMatchObject({ outcome: 'skipped', reason: 'Comms are disabled' });
+      expect(await getNotification(sys().store.db, 'comms-off:1')).toMatchObject({ status: 'held' });
+    } finally {
+      await sys().ops.changeControls({ commsEnabled: true, ...who });
+    }
+    const result = await sys().ops.runJob('daily_digest');
+    expect(result).toMatchObject({ outcome: 'succeeded', output: { channel: 'telegram', heldDelivered: 1 } });
+    expect(fakes().telegram.sent.at(-1)!.text).toContain('[WARN] HubSpot sync failed 3 times in a row');
+    const { day } = result.output as { day: string };
+    expect(await getNotification(sys().store.db, 'comms-off:1')).toMatchObject({ status: 'delivered', delivered_in: `daily_digest:${day}` });
+  });
+});
+
 describe('the daily digest once it went out today', () => {
   const { fakes, sys } = systemWithComms();
 
