@@ -165,6 +165,7 @@ forEachStore((store, dialect) => {
       })
       .execute();
     await db.insertInto('api_calls').values({ hour: '2026-01-01T00', service: 'notion', calls: 1 }).execute();
+    await db.insertInto('api_request_windows').values({ at_second: 1_767_225_600, service: 'notion', endpoint: '', requests: 1, throttled: 0, failed: 0 }).execute();
   }
 
   it('the database itself refuses DELETE on every ops table, and the rows stay', async () => {
