@@ -5,7 +5,15 @@
 import { checkControlsState, PENDING_CONTROLS_MEMO, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
 import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
-import { CATEGORY_POLICIES, isErrorCategory, type RetrySettings } from '../policies';
+import {
+  CATEGORY_POLICIES,
+  ERROR_CATEGORIES,
+  failureSeverity,
+  isErrorCategory,
+  JOB_FAILURE_SEVERITY,
+  type RetrySettings,
+  type Severity,
+} from '../policies';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
@@ -13,21 +21,22 @@ import { StoreUnavailableError } from '../errors';
 import {
   consecutiveFailures,
   findDeadLetterOfRun,
-  findIncidentByKey,
-  getIncident,
   findRunAudit,
   hasOpenIncident,
   insertAudit,
   insertDeadLetter,
-  raiseIncident,
+  listOpenIncidents,
+  reportIncidentIn,
+  resolveIncidentsOf,
   saveControls,
   withStoreWaitLimit,
+  worseSeverity,
   writeTransaction,
   type Database,
-  type NewIncident,
+  type IncidentRaised,
+  type IncidentReport,
 } from '../store';
 import { recordReplayResult } from '../store/dead-letters';
-import { jobTraits } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { alertFor, type Notifier } from './notify';
 import type { opsControls } from '../workflows/controls';
@@ -46,11 +55,6 @@ export interface JobSettings {
   messages: { sendTimeoutMs: number; digestRetryDelayMs: number; callRetryDelayMs: number };
 }
 
-/**
- * Alerts that already say a job keeps failing: a sync raises its source's own (which also counts
- * failures inside periodic_scan), so the wrapper does not add a second for the same streak.
- */
-const STREAK_ALERTS = ['consecutive_failures', 'source_unreachable'];
 
 export interface RunRecord {
   result: JobResult;
@@ -170,69 +174,27 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
     /**
      * The spec's afterJobExecution: audit row, dead letter, incidents. Retried until the store
      * answers (a store outage must not lose the record of the runs it broke), so every step is
-     * idempotent per run: the rows are written once in one transaction, and each alert has a
-     * dedupe key of its own and is handed to the router again if a retry finds it raised.
+     * idempotent per run: the rows and the run's incident occurrences are written once, in one
+     * transaction; a retry finds them and only hands the alerts to the router again (which sends
+     * each once, keyed on the incident).
      */
-    async recordRun({ result, input, attempts, workflowType }: RunRecord): Promise<RunRecorded> {
+    async recordRun(run: RunRecord): Promise<RunRecorded> {
+      const { result } = run;
       const at = now();
-      const { deadLetterId } = await writeTransaction(db, (tx) => recordRunRows(tx, deps, { result, input, attempts, workflowType }, at));
-
-      if (deadLetterId !== undefined) {
-        await raiseAlertOnce(deps, notifier, {
-          type: 'dead_letter',
-          // A WARN waits for the digest; when the digest or the call is what failed, that is too late.
-          severity: jobTraits(result.job).requiresComms ? 'SEV1' : 'WARN',
-          title: `${result.job} failed and was dead-lettered (#${deadLetterId})`,
-          body: `${result.category ?? 'internal'} error after ${attempts ?? 1} attempt(s): ${result.error ?? ''}`,
-          job: result.job,
-          relatedWorkflowId: result.workflowId,
-          dedupeKey: `dead_letter:${deadLetterId}`,
-          dedupeWindowMs: ONCE_PER_RUN_MS,
-          now: at,
-        });
+      const recorded = await writeTransaction(db, async (tx) => {
+        const rows = await recordRunRows(tx, deps, run, at);
+        const raised = await reportRunIncidents(tx, deps, run, rows, at);
+        return { ...rows, ...raised };
+      });
+      for (const { report, raised } of recorded.raised) {
+        if (raised.alert) await alertFor(deps, notifier, raised.id, { ...report, severity: raised.severity });
       }
-
-      if (result.outcome !== 'failed') return { consecutiveFailures: 0, deadLetterId, alertRaised: false };
-
-      let alertRaised = false;
-      const category = isErrorCategory(result.category) ? result.category : 'internal';
-      if (CATEGORY_POLICIES[category].alertAtOnce) {
-        const raised = await raiseAlertOnce(deps, notifier, {
-          type: `${category}_failure`,
-          severity: CATEGORY_POLICIES[category].alertSeverity,
-          title: `${result.job}: ${category} error, not retried`,
-          body: result.error ?? '',
-          job: result.job,
-          relatedWorkflowId: result.workflowId,
-          dedupeKey: `${category}_failure:${result.job}`,
-          dedupeWindowMs: 60 * 60_000,
-          now: at,
-        });
-        alertRaised ||= raised.created;
-      }
-      const streak = await consecutiveFailures(db, result.job);
-      // This run's own streak alert, if an earlier try of this activity raised it already. Keyed by
-      // the Temporal run: a workflow id may be used again by a later run with a streak of its own.
-      const streakKey = `consecutive_failures:${callerRunId() ?? result.workflowId}`;
-      if (
-        streak >= config.limits.consecutiveFailuresAlert &&
-        ((await findIncidentByKey(db, streakKey)) !== undefined ||
-          !(await hasOpenIncident(db, { types: STREAK_ALERTS, job: result.job })))
-      ) {
-        await raiseAlertOnce(deps, notifier, {
-          type: 'consecutive_failures',
-          severity: 'WARN',
-          title: `${result.job} failed ${streak} times in a row`,
-          body: `Last error (${category}): ${result.error ?? ''}`,
-          job: result.job,
-          relatedWorkflowId: result.workflowId,
-          dedupeKey: streakKey,
-          dedupeWindowMs: ONCE_PER_RUN_MS,
-          now: at,
-        });
-        alertRaised = true;
-      }
-      return { consecutiveFailures: streak, deadLetterId, alertRaised };
+      if (result.outcome === 'succeeded') await resolveJobIncidents(db, result.job, `${result.job} succeeded (${result.workflowId})`, at);
+      return {
+        consecutiveFailures: recorded.streak,
+        deadLetterId: recorded.deadLetterId,
+        alertRaised: recorded.raised.some((r) => r.raised.alert),
+      };
     },
   };
 }
@@ -274,32 +236,134 @@ function callerRunId(): string | undefined {
   }
 }
 
-/** A dedupe window that outlasts any retry of one run's bookkeeping. */
-const ONCE_PER_RUN_MS = 30 * 24 * 3600_000;
+interface RunRows {
+  deadLetterId?: number;
+  /** This try wrote the run's rows (false: an earlier try did, and counted its incidents). */
+  fresh: boolean;
+}
+
+interface RunIncident {
+  report: IncidentReport;
+  raised: IncidentRaised;
+}
+
+/** Every incident type a job's failed runs report under its name (subject = the job). */
+export const JOB_INCIDENT_TYPES: readonly string[] = ['dead_letter', 'consecutive_failures', ...ERROR_CATEGORIES.map((c) => `${c}_failure`)];
 
 /**
- * raiseIncident, then the alert through the router; also when this run raised the incident
- * already, since an earlier try may have lost the store before handing it to the router. Handing
- * it over twice sends nothing twice: the router keys the message on the incident id.
+ * The failed run's incidents, through the lifecycle: one open incident per (type, job), a
+ * recurrence counted on it. Severities come from the category's policy (the spec's error table)
+ * and the job's own (JOB_FAILURE_SEVERITY). Runs in the transaction that wrote the run's rows, so
+ * a run's occurrences are counted exactly once; a retry reports again only to learn which
+ * alerts to hand to the router (the lifecycle does not count the same run twice).
  */
-async function raiseAlertOnce(deps: ActivityDeps, notifier: Notifier, incident: NewIncident): Promise<{ created: boolean; id: number }> {
-  const raised = await raiseIncident(deps.store.db, incident);
-  const ours = raised.created || (await getIncident(deps.store.db, raised.id))?.related_workflow_id === incident.relatedWorkflowId;
-  if (ours) await alertFor(deps, notifier, raised.id, incident);
-  return raised;
+async function reportRunIncidents(
+  tx: Kysely<Database>,
+  deps: ActivityDeps,
+  run: RunRecord,
+  rows: RunRows,
+  at: Date,
+): Promise<{ streak: number; raised: RunIncident[] }> {
+  const { result } = run;
+  if (result.outcome !== 'failed') return { streak: 0, raised: [] };
+  const job = result.job;
+  const category = isErrorCategory(result.category) ? result.category : 'internal';
+  const streak = await consecutiveFailures(tx, job);
+  const atLeast = (severity: Severity): Severity => {
+    const floor = JOB_FAILURE_SEVERITY[job];
+    return floor ? worseSeverity(floor, severity) : severity;
+  };
+  const common = { subject: job, job, relatedWorkflowId: result.workflowId, now: at };
+  const reports: IncidentReport[] = [];
+  if (rows.deadLetterId !== undefined) {
+    reports.push({
+      ...common,
+      type: 'dead_letter',
+      severity: atLeast(failureSeverity(category, streak)),
+      title: `${job} failed and was dead-lettered (#${rows.deadLetterId})`,
+      body: `${category} error after ${run.attempts ?? 1} attempt(s): ${result.error ?? ''}`,
+    });
+  }
+  const policy = CATEGORY_POLICIES[category];
+  const categoryType = `${category}_failure`;
+  // A sync reported this run's failure on its source already (endSourceSync): not a second one.
+  if (policy.alertAtOnce && !(await reportedOnSource(tx, categoryType, result.workflowId))) {
+    reports.push({
+      ...common,
+      type: categoryType,
+      severity: atLeast(policy.severity.first),
+      title: `${job}: ${category} error, not retried`,
+      body: result.error ?? '',
+    });
+  }
+  // A sync's own streak alert (source_unreachable) already says the job keeps failing.
+  if (streak >= deps.config.limits.consecutiveFailuresAlert && !(await hasOpenIncident(tx, { types: ['source_unreachable'], job }))) {
+    reports.push({
+      ...common,
+      type: 'consecutive_failures',
+      severity: atLeast('WARN'),
+      title: `${job} failed ${streak} times in a row`,
+      body: `Last error (${category}): ${result.error ?? ''}`,
+    });
+  }
+  const raised: RunIncident[] = [];
+  for (const report of reports) raised.push({ report, raised: await reportOccurrence(tx, report, rows.fresh) });
+  return { streak, raised };
+}
+
+/**
+ * reportIncidentIn for a run whose rows this try wrote (`fresh`): its occurrence is new even when
+ * the open incident names the same workflow id (a later run under a reused id), so it is counted.
+ */
+async function reportOccurrence(tx: Kysely<Database>, report: IncidentReport, fresh: boolean): Promise<IncidentRaised> {
+  if (fresh && report.relatedWorkflowId !== undefined) {
+    const [open] = await listOpenIncidents(tx, { type: report.type, subject: report.subject, limit: 1 });
+    // The open incident keeps that workflow id: leaving it out changes only the counting.
+    if (open?.related_workflow_id === report.relatedWorkflowId) return reportIncidentIn(tx, { ...report, relatedWorkflowId: undefined });
+  }
+  return reportIncidentIn(tx, report);
+}
+
+/** Whether a sync of this run reported `type` on a source (subject `source:<name>`). */
+async function reportedOnSource(tx: Kysely<Database>, type: string, workflowId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('incidents')
+    .select('id')
+    .where('type', '=', type)
+    .where('status', '=', 'open')
+    .where('related_workflow_id', '=', workflowId)
+    .where('subject', 'like', 'source:%')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** A success ends the job's failure incidents (its streak, its category failures, its dead letters). */
+async function resolveJobIncidents(db: Kysely<Database>, job: string, reason: string, at: Date): Promise<void> {
+  const open = await db
+    .selectFrom('incidents')
+    .select('type')
+    .distinct()
+    .where('status', '=', 'open')
+    .where('subject', '=', job)
+    .where('type', 'in', JOB_INCIDENT_TYPES)
+    .execute();
+  for (const { type } of open) {
+    await resolveIncidentsOf(db, { type, subjects: [job] }, { actor: 'system', reason, now: at });
+  }
 }
 
 /**
  * The run's audit row and its dead letter (or the outcome of the replay it was), written once:
  * a retry that finds the run's audit row changes nothing and returns the same dead letter.
  */
-async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunRecord, at: Date): Promise<{ deadLetterId?: number }> {
+async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunRecord, at: Date): Promise<RunRows> {
   const { result, input, attempts, workflowType } = run;
   const runId = callerRunId();
   const recorded = runId === undefined ? undefined : await findRunAudit(tx, result.job, runId);
   if (recorded) {
     const letter = await findDeadLetterOfRun(tx, { job: result.job, workflowId: result.workflowId, at: recorded.ts });
-    return { deadLetterId: letter?.id };
+    return { deadLetterId: letter?.id, fresh: false };
   }
   await insertAudit(tx, {
     ts: at.toISOString(),
@@ -318,9 +382,9 @@ async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunR
   });
   if (input.replayOf !== undefined) {
     await recordReplay(tx, deps, input, result, at);
-    return {};
+    return { fresh: true };
   }
-  if (result.outcome !== 'failed') return {};
+  if (result.outcome !== 'failed') return { fresh: true };
   const deadLetterId = await insertDeadLetter(tx, {
     created_at: at.toISOString(),
     job: result.job,
@@ -331,7 +395,7 @@ async function recordRunRows(tx: Kysely<Database>, deps: ActivityDeps, run: RunR
     category: result.category ?? 'internal',
     attempts: attempts ?? 1,
   });
-  return { deadLetterId };
+  return { deadLetterId, fresh: true };
 }
 
 async function recordReplay(tx: Kysely<Database>, deps: ActivityDeps, input: JobInput, result: JobResult, at: Date): Promise<void> {

@@ -5,6 +5,7 @@ import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
 import { createMessageActivities } from './messages';
 import { createNotifier, createNotifyActivities } from './notify';
+import { createResolverActivities } from './resolvers';
 import { createSyncActivities } from './sync';
 import { createWatcherActivities } from './watchers/runner';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps, channels: Channels = create
     ...createFrameworkActivities(deps, notifier),
     ...createHealthActivities(deps, notifier),
     ...createMaintenanceActivities(deps),
+    ...createResolverActivities(deps),
     ...createSyncActivities(deps, notifier),
     ...createNotifyActivities(notifier),
     ...createMessageActivities(deps, notifier),

@@ -5,7 +5,9 @@
  */
 import type { Kysely } from 'kysely';
 import { KillSwitchActive, OpsError } from '../errors';
-import { CATEGORY_POLICIES, isErrorCategory } from '../policies';
+import { activityInfo } from '@temporalio/activity';
+import { isJobName, type JobName } from '../jobs';
+import { CATEGORY_POLICIES, ERROR_CATEGORIES, failureSeverity, isErrorCategory } from '../policies';
 import {
   claimSourceSync,
   commitSourcePage,
@@ -13,19 +15,20 @@ import {
   getSourceSync,
   readControls,
   releaseSourceSync,
+  resolveIncidentsOf,
+  worseSeverity,
   type Database,
   type SourceSyncRow,
 } from '../store';
 import type { SourceName } from '../sources';
 import type { ActivityDeps } from './deps';
 import { rethrowCounted } from './watchers/api-usage';
-import { alertFor, raiseAlert, type Notifier } from './notify';
+import { reportAlert } from './alerts';
+import { alertFor, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
 import { crashPoint } from './crash-points';
 import { routeUnalertedIncidents } from './unrouted-alerts';
 import type { FetchedPage, RaisedIncident } from './sources/adapter';
-
-const HOUR_MS = 3600_000;
 
 export type SyncBegin =
   | { status: 'not_configured'; missing: string }
@@ -92,7 +95,11 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
         throw new OpsError(`${args.source} sync: this run no longer holds the source (now ${row.lease_holder ?? 'nobody'})`, 'internal');
       }
       if (row.status !== 'running' || row.cursor === null) {
-        await routeUnalertedIncidents(deps, notifier, `sync_${args.source}`);
+        // Only n8n's pages raise incidents, under its own job (chat has none: no sync_chat).
+        const own = `sync_${args.source}`;
+        if (isJobName(own)) await routeUnalertedIncidents(deps, notifier, own);
+        // A retry after the last page committed: the resolution may have been lost with the first try.
+        if (row.consecutive_failures === 0 && row.last_sync_success === 1) await resolveSourceIncidents(db, args.source, `${args.source} synced (${args.holder})`, now());
         return progressOf(row, true);
       }
       await assertMayWrite(db);
@@ -122,43 +129,88 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       });
       crashPoint('sync.after_commit_before_complete');
       for (const { id, incident } of raised) await alertFor(deps, notifier, id, incident);
-      return progressOf(committed.row, committed.row.status !== 'running');
+      const done = committed.row.status !== 'running';
+      if (done && committed.committed) await resolveSourceIncidents(db, args.source, `${args.source} synced (${args.holder})`, now());
+      return progressOf(committed.row, done);
     },
 
-    /** Ends a run that did not complete; raises the source's alerts. Runs even under the kill switch. */
+    /**
+     * Ends a run that did not complete; reports the source's incidents through the lifecycle
+     * (subject `source:<name>`: one open incident per source, whichever job synced it). A run
+     * stopped early on purpose (paused) synced: the source's incidents are resolved. Runs even
+     * under the kill switch.
+     */
     async endSourceSync(end: SyncEnd): Promise<{ consecutiveFailures: number; alerted: boolean }> {
       const at = now();
       const row = await releaseSourceSync(db, { ...end, now: at });
+      if (end.outcome === 'paused') await resolveSourceIncidents(db, end.source, `${end.source} synced (${end.holder})`, at);
       if (end.outcome !== 'failed') return { consecutiveFailures: row.consecutive_failures, alerted: false };
       const title = TITLES[end.source];
-      const common = { severity: 'WARN' as const, job: `sync_${end.source}`, relatedWorkflowId: end.holder, dedupeWindowMs: HOUR_MS, now: at };
+      const common = { subject: sourceSubject(end.source), job: syncingJob(end.source), relatedWorkflowId: end.holder, now: at };
       let alerted = false;
       const category = isErrorCategory(end.category) ? end.category : 'internal';
-      if (CATEGORY_POLICIES[category].alertAtOnce) {
-        // The same key as the job wrapper's alert for this category: one incident, not two.
-        const raised = await raiseAlert(deps, notifier, {
+      const policy = CATEGORY_POLICIES[category];
+      if (policy.alertAtOnce) {
+        // The job wrapper sees this report (same run, same type) and adds none of its own.
+        const raised = await reportAlert(deps, notifier, {
           ...common,
           type: `${category}_failure`,
-          severity: CATEGORY_POLICIES[category].alertSeverity,
+          severity: policy.severity.first,
           title: category === 'auth' ? `${title} rejected the credentials` : `${title} sync: ${category} error, not retried`,
           body: `${end.error ?? ''}\nFix the cause, then run the sync again: it resumes where it stopped.`,
-          dedupeKey: `${category}_failure:sync_${end.source}`,
         });
-        alerted = raised.created;
+        alerted = raised.alert;
       }
       if (row.consecutive_failures >= config.limits.consecutiveFailuresAlert) {
-        const raised = await raiseAlert(deps, notifier, {
+        const raised = await reportAlert(deps, notifier, {
           ...common,
           type: 'source_unreachable',
+          severity: worseSeverity('WARN', failureSeverity(category, row.consecutive_failures)),
           title: `${title} sync failed ${row.consecutive_failures} times in a row`,
           body: `Last error (${end.category ?? 'unknown'}): ${end.error ?? ''}`,
-          dedupeKey: `source.failing.${end.source}`,
         });
-        alerted ||= raised.created;
+        alerted ||= raised.alert;
       }
       return { consecutiveFailures: row.consecutive_failures, alerted };
     },
   };
+}
+
+/** The subject of a source's incidents. */
+export const sourceSubject = (source: SourceName): string => `source:${source}`;
+
+/** Incident types a sync reports on its source; a sync that completes resolves them. */
+export const SOURCE_INCIDENT_TYPES: readonly string[] = ['source_unreachable', ...ERROR_CATEGORIES.map((c) => `${c}_failure`)];
+
+/**
+ * The job this activity runs for: the calling workflow's type when it is a job (periodic_scan
+ * syncs every source, sync_<name> one), else the job that syncs the source on its own; chat has
+ * no job of its own, periodic_scan syncs it.
+ */
+function syncingJob(source: SourceName): JobName {
+  let workflowType: string | undefined;
+  try {
+    workflowType = activityInfo().workflowType;
+  } catch {
+    // Outside an activity (a script, a test).
+  }
+  if (workflowType && isJobName(workflowType)) return workflowType;
+  const own = `sync_${source}`;
+  return isJobName(own) ? own : 'periodic_scan';
+}
+
+/** The source synced: its open incidents cleared. */
+async function resolveSourceIncidents(db: Kysely<Database>, source: SourceName, reason: string, at: Date): Promise<void> {
+  const subject = sourceSubject(source);
+  const open = await db
+    .selectFrom('incidents')
+    .select('type')
+    .distinct()
+    .where('status', '=', 'open')
+    .where('subject', '=', subject)
+    .where('type', 'in', SOURCE_INCIDENT_TYPES)
+    .execute();
+  for (const { type } of open) await resolveIncidentsOf(db, { type, subjects: [subject] }, { actor: 'system', reason, now: at });
 }
 
 async function assertMayWrite(db: Kysely<Database>): Promise<void> {

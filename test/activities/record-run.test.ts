@@ -13,17 +13,30 @@ import { createChannels } from '../../src/activities/channels';
 import { createFrameworkActivities, type RunRecord, type RunRecorded } from '../../src/activities/framework';
 import { createNotifier } from '../../src/activities/notify';
 import { configSchema } from '../../src/config';
+import type { JobName } from '../../src/jobs';
 import { createLogger } from '../../src/logger';
-import { listAudit, listDeadLetters, listIncidents, listNotifications, resolveIncident } from '../../src/store';
+import { listAudit, listDeadLetters, listIncidents, listNotifications } from '../../src/store';
 import { forEachStore } from '../store/fixtures';
 
 const NOW = new Date('2026-11-23T14:00:00.000Z');
 
 forEachStore((store) => {
+  /** The activities' clock: a test moves it (time windows are never waited for). */
+  let clock = NOW.getTime();
+  /** Alerts that do not wait for the digest start a delivery workflow: recorded here instead. */
+  const started: { workflowId: string; severity: string; type: string }[] = [];
+  const client = {
+    workflow: {
+      start: async (_type: string, options: { workflowId: string; args: [{ severity: string; type: string }] }) => {
+        started.push({ workflowId: options.workflowId, severity: options.args[0].severity, type: options.args[0].type });
+      },
+    },
+  } as unknown as Client;
+
   function activities(failRouteTimes: number) {
     const config = configSchema.parse({ dataDir: mkdtempSync(join(tmpdir(), 'ops-record-')) });
     // A WARN alert is held for the digest by the router in-process: no Temporal needed.
-    const deps = { config, store: store(), client: undefined as unknown as Client, logger: createLogger('silent'), now: () => NOW };
+    const deps = { config, store: store(), client, logger: createLogger('silent'), now: () => new Date(clock) };
     const notifier = createNotifier(deps, createChannels(config, deps.logger));
     let failures = failRouteTimes;
     const flaky = {
@@ -37,8 +50,8 @@ forEachStore((store) => {
     return createFrameworkActivities(deps, flaky);
   }
 
-  const failedRun = (workflowId: string): RunRecord => ({
-    result: { job: 'sync_n8n', workflowId, outcome: 'failed', error: 'Store unavailable: database is locked', category: 'database', durationMs: 12 },
+  const failedRun = (workflowId: string, job = 'sync_n8n'): RunRecord => ({
+    result: { job: job as JobName, workflowId, outcome: 'failed', error: 'Store unavailable: database is locked', category: 'database', durationMs: 12 },
     workflowType: 'sync_n8n',
     input: { trigger: 'schedule' },
     attempts: 2,
@@ -71,43 +84,134 @@ forEachStore((store) => {
     expect(rows.notifications[0]).toMatchObject({ status: 'held' });
   });
 
-  it('a second run under the same workflow id is a run of its own', async () => {
+  it('a second run under the same workflow id is a run of its own: counted on the open incident', async () => {
+    // Past the hourly alert window of the test before's dead letter.
+    clock = NOW.getTime() + 2 * 3600_000;
     const acts = activities(0);
     for (const runId of ['run-reused-1', 'run-reused-2']) {
       const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'rr-reused', runId } });
-      await env.run(acts.recordRun, failedRun('rr-reused'));
-      await env.run(acts.recordRun, failedRun('rr-reused'));
+      await env.run(acts.recordRun, failedRun('rr-reused', 'rr_reused_job'));
+      await env.run(acts.recordRun, failedRun('rr-reused', 'rr_reused_job'));
     }
     const rows = await rowsOf('rr-reused');
     expect(rows.audit.map((r) => r.run_id).sort()).toEqual(['run-reused-1', 'run-reused-2']);
     expect(rows.letters).toHaveLength(2);
-    expect(rows.incidents).toHaveLength(2);
-    expect(rows.notifications).toHaveLength(2);
+    expect(rows.incidents).toHaveLength(1);
+    expect(rows.incidents[0]).toMatchObject({ occurrences: 2, subject: 'rr_reused_job', status: 'open' });
+    expect(rows.notifications).toHaveLength(1);
   });
 
-  it('a later failure streak is alerted even when its third run reuses the workflow id of an earlier streak alert', async () => {
-    const acts = activities(0);
-    const job = 'cleanup_old_data';
-    const record = (workflowId: string, runId: string, outcome: 'failed' | 'succeeded') =>
+  /** Records one run of `job` under its own workflow and run id, at the clock's time. */
+  function recorder(acts: ReturnType<typeof activities>, job: string) {
+    let n = 0;
+    return (outcome: 'failed' | 'succeeded', category = 'internal', workflowId = `${job}-${++n}`, runId = `${workflowId}-run`) =>
       new MockActivityEnvironment({ workflowExecution: { workflowId, runId } }).run(acts.recordRun, {
-        result: { job, workflowId, outcome, ...(outcome === 'failed' ? { error: 'boom', category: 'internal' } : {}), durationMs: 5 },
+        result: { job: job as JobName, workflowId, outcome, ...(outcome === 'failed' ? { error: `boom ${n}`, category } : {}), durationMs: 5 },
         workflowType: job,
-        input: { trigger: 'manual' },
+        input: { trigger: 'schedule' },
       } satisfies RunRecord) as Promise<RunRecorded>;
-    const streakAlerts = async () =>
-      (await listIncidents(store().db, { limit: 1000 })).filter((i) => i.type === 'consecutive_failures' && i.job === job);
+  }
+  const openOf = async (type: string, job: string) =>
+    (await listIncidents(store().db, { limit: 1000 })).filter((i) => i.type === type && i.subject === job && i.status === 'open');
 
-    await record('rs-a', 'rs-a-1', 'failed');
-    await record('rs-b', 'rs-b-1', 'failed');
-    expect(await record('rs-reused', 'rs-reused-1', 'failed')).toMatchObject({ alertRaised: true });
-    const [first] = await streakAlerts();
-    await resolveIncident(store().db, first!.id, NOW);
-    await record('rs-ok', 'rs-ok-1', 'succeeded');
-    await record('rs-c', 'rs-c-1', 'failed');
-    await record('rs-d', 'rs-d-1', 'failed');
-    expect(await record('rs-reused', 'rs-reused-2', 'failed')).toMatchObject({ alertRaised: true, consecutiveFailures: 3 });
-    const alerts = await streakAlerts();
-    expect(alerts).toHaveLength(2);
-    expect(alerts.filter((a) => a.status === 'open')).toHaveLength(1);
+  it('48 failures a day (every 30 minutes) make one open dead_letter incident with 48 occurrences and one alert', async () => {
+    clock = Date.parse('2026-11-24T00:00:00.000Z');
+    const acts = activities(0);
+    const record = recorder(acts, 'sync_hubspot');
+    for (let i = 0; i < 48; i++) {
+      await record('failed', 'external_api');
+      clock += 30 * 60_000;
+    }
+    const [incident, ...more] = await openOf('dead_letter', 'sync_hubspot');
+    expect(more).toHaveLength(0);
+    expect(incident).toMatchObject({ occurrences: 48, job: 'sync_hubspot', severity: 'WARN' });
+    const notes = (await listNotifications(store().db, { limit: 1000 })).filter((n) => n.incident_id === incident!.id);
+    expect(notes).toHaveLength(1);
+    // The streak alert, once too.
+    expect(await openOf('consecutive_failures', 'sync_hubspot')).toMatchObject([{ occurrences: 46 }]);
+  });
+
+  it('severities follow the error table: transient INFO then WARN from the 3rd failure; validation INFO; database WARN; auth WARN at once', async () => {
+    clock = Date.parse('2026-11-25T00:00:00.000Z');
+    const acts = activities(0);
+    const severityAfter = async (job: string, category: string, failures: number) => {
+      const record = recorder(acts, job);
+      const seen: string[] = [];
+      for (let i = 0; i < failures; i++) {
+        await record('failed', category);
+        seen.push((await openOf('dead_letter', job))[0]!.severity);
+      }
+      return seen;
+    };
+    expect(await severityAfter('sev_transient', 'transient', 3)).toEqual(['INFO', 'INFO', 'WARN']);
+    expect(await severityAfter('sev_external', 'external_api', 3)).toEqual(['INFO', 'INFO', 'WARN']);
+    expect(await severityAfter('sev_validation', 'validation', 3)).toEqual(['INFO', 'INFO', 'INFO']);
+    expect(await severityAfter('sev_database', 'database', 1)).toEqual(['WARN']);
+    expect(await severityAfter('sev_auth', 'auth', 1)).toEqual(['WARN']);
+    expect(await openOf('auth_failure', 'sev_auth')).toMatchObject([{ severity: 'WARN', title: 'sev_auth: auth error, not retried' }]);
+  });
+
+  it('a failed health_monitor run alerts SEV1 at once, as do the digest and the call, even within the hour of a less urgent dead letter', async () => {
+    clock = Date.parse('2026-11-26T00:00:00.000Z');
+    const acts = activities(0);
+    await recorder(acts, 'urgent_other')('failed', 'validation');
+    clock += 60_000;
+    started.length = 0;
+    for (const job of ['health_monitor', 'daily_digest']) await recorder(acts, job)('failed', 'validation');
+    const [health] = await openOf('dead_letter', 'health_monitor');
+    const [digest] = await openOf('dead_letter', 'daily_digest');
+    expect(health).toMatchObject({ severity: 'SEV1' });
+    expect(digest).toMatchObject({ severity: 'SEV1' });
+    // Both urgent: the second SEV1 dead letter within the hour is recorded, not alerted again.
+    expect(started).toEqual([{ workflowId: `notify-incident-${health!.id}`, severity: 'SEV1', type: 'dead_letter' }]);
+  });
+
+  it('a streak alerts once; a success resolves it; the next streak alerts again; a retried recordRun changes nothing', async () => {
+    clock = Date.parse('2026-11-27T00:00:00.000Z');
+    const acts = activities(0);
+    const job = 'streak_job';
+    const record = recorder(acts, job);
+    await record('failed');
+    await record('failed');
+    expect(await openOf('consecutive_failures', job)).toHaveLength(0);
+    expect(await record('failed', 'internal', 'rs-third', 'rs-third-1')).toMatchObject({ alertRaised: true, consecutiveFailures: 3 });
+    // The same run's bookkeeping, retried: nothing counted twice, no second alert.
+    expect(await record('failed', 'internal', 'rs-third', 'rs-third-1')).toMatchObject({ consecutiveFailures: 3 });
+    expect(await record('failed')).toMatchObject({ alertRaised: false, consecutiveFailures: 4 });
+    const [first] = await openOf('consecutive_failures', job);
+    expect(first).toMatchObject({ occurrences: 2, title: `${job} failed 4 times in a row` });
+    expect((await openOf('dead_letter', job))[0]).toMatchObject({ occurrences: 4 });
+
+    clock += 10 * 60_000;
+    await record('succeeded');
+    expect(await openOf('consecutive_failures', job)).toHaveLength(0);
+    expect(await openOf('dead_letter', job)).toHaveLength(0);
+    const resolved = (await listIncidents(store().db, { limit: 1000 })).find((i) => i.id === first!.id);
+    expect(resolved).toMatchObject({ status: 'resolved', resolved_by: 'system' });
+    expect(resolved!.resolved_reason).toMatch(/streak_job succeeded/);
+
+    // An hour later (the type's alert window has passed), a second streak alerts again, even when
+    // its third run reuses the workflow id of the first streak's alert.
+    clock += 61 * 60_000;
+    await record('failed');
+    await record('failed');
+    expect(await record('failed', 'internal', 'rs-third', 'rs-third-2')).toMatchObject({ alertRaised: true, consecutiveFailures: 3 });
+    const streaks = (await listIncidents(store().db, { limit: 1000 })).filter((i) => i.type === 'consecutive_failures' && i.subject === job);
+    expect(streaks.map((i) => i.status).sort()).toEqual(['open', 'resolved']);
+  });
+
+  it('a second streak within the hour of another streak alert is recorded, not alerted (one per type per hour)', async () => {
+    clock = Date.parse('2026-11-28T00:00:00.000Z');
+    const acts = activities(0);
+    const a = recorder(acts, 'window_a');
+    const b = recorder(acts, 'window_b');
+    for (let i = 0; i < 2; i++) {
+      await a('failed');
+      await b('failed');
+    }
+    expect(await a('failed')).toMatchObject({ alertRaised: true });
+    clock += 30 * 60_000;
+    expect(await b('failed')).toMatchObject({ alertRaised: false, consecutiveFailures: 3 });
+    expect(await openOf('consecutive_failures', 'window_b')).toHaveLength(1);
   });
 });

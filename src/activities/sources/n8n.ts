@@ -1,6 +1,7 @@
 import { missingSourceSettings, type Config } from '../../config';
 import { N8nSource, type N8nExecution } from '../../integrations/n8n';
-import { raiseIncidentIn } from '../../store';
+import { reportIncidentIn, type Database, type IncidentReport } from '../../store';
+import type { Kysely } from 'kysely';
 import { readState, type SourceAdapter } from './adapter';
 
 const HOUR_MS = 3600_000;
@@ -85,9 +86,24 @@ function remember(ids: number[], below: number): { ids: number[]; below: number 
   return { ids: sorted.slice(0, MAX_REMEMBERED_IDS), below: Math.max(below, sorted[MAX_REMEMBERED_IDS]!) };
 }
 
+/** The incident type of an n8n workflow that keeps failing (subject: the n8n workflow id). */
+export const N8N_WORKFLOW_FAILURES = 'n8n_workflow_failures';
+
+async function hasOpenWorkflowIncident(tx: Kysely<Database>, workflowId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('incidents')
+    .select('id')
+    .where('type', '=', N8N_WORKFLOW_FAILURES)
+    .where('subject', '=', workflowId)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * Spec job 5: failed executions since the last sync, newest first; a workflow that failed
- * failureThreshold times or more gets one repeated_failures incident (at most one an hour).
+ * failureThreshold times or more opens an n8n_workflow_failures incident (one open per workflow,
+ * each later sync that sees it fail counts on it; resolved once a sync finds it clean).
  * An execution that was still running at the last sync and failed since is counted too, once.
  */
 export function n8nAdapter(config: Config): SourceAdapter {
@@ -158,20 +174,21 @@ export function n8nAdapter(config: Config): SourceAdapter {
         apply: async (tx, at, raised) => {
           if (!last) return;
           for (const [workflowId, { count }] of Object.entries(failures)) {
-            if (count < settings.failureThreshold) continue;
-            const incident = {
-              type: 'repeated_failures',
+            // Under the threshold, a failure still counts on an open incident: the workflow does
+            // not run clean yet, so its incident stays open (the resolver waits for a clean sync).
+            if (count < settings.failureThreshold && !(await hasOpenWorkflowIncident(tx, workflowId))) continue;
+            const incident: IncidentReport = {
+              type: N8N_WORKFLOW_FAILURES,
+              subject: workflowId,
               severity: 'WARN',
               title: `Workflow ${workflowId} failed ${count} times`,
               body: `n8n workflow ${workflowId} had ${count} failed executions since the last sync (${baseUrl}).`,
               job: 'sync_n8n',
-              relatedWorkflowId: workflowId,
-              dedupeKey: `n8n.repeated_failures.${workflowId}`,
-              dedupeWindowMs: HOUR_MS,
               now: at,
-            } as const;
-            const result = await raiseIncidentIn(tx, incident);
-            if (result.created) raised.push({ id: result.id, incident });
+            };
+            // No related run: the page's commit applies this exactly once, so each sync counts once.
+            const result = await reportIncidentIn(tx, incident);
+            if (result.alert) raised.push({ id: result.id, incident: { ...incident, severity: result.severity } });
           }
         },
       };
