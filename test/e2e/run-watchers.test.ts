@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { WatcherOutcome } from '../../src/workflows/run-watchers';
 import { insertAudit, listIncidents, listOpenIncidents } from '../../src/store';
 import { countApiCall, countApiFailure } from '../../src/store/api-calls';
-import { systemWithControls } from '../helpers/system';
+import { N8nFake } from '../fakes';
+import { startSystem, systemWithControls } from '../helpers/system';
 
 const MIN = 60_000;
 
@@ -86,6 +87,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
       const after = await sys().ops.runJob('run_watchers');
       expect(watchersOf(after.output).map((w) => w.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    });
+
+    it('a 429 from a real sync is recorded as it happens and raises a rate-limit WARN for that API', async () => {
+      const n8n = new N8nFake({ rateLimit: false });
+      const url = await n8n.start();
+      const other = await startSystem({ dialect, config: { sources: { n8n: { baseUrl: url, apiKey: n8n.apiKey } } } });
+      try {
+        await other.ops.ensureControls();
+        n8n.fail({ status: 429, retryAfterSeconds: 1 });
+        expect((await other.ops.runJob('sync_n8n')).outcome).toBe('succeeded');
+        const result = await other.ops.runJob('run_watchers');
+        const rate = watchersOf(result.output).find((w) => w.watcher === 'rate_limits');
+        expect(rate).toMatchObject({ outcome: 'succeeded', opened: 1 });
+        const [incident] = await listOpenIncidents(other.store.db, { type: 'rate_limit' });
+        expect(incident).toMatchObject({ subject: 'api:n8n', severity: 'WARN', title: 'n8n answered HTTP 429 once in the last 5 min' });
+      } finally {
+        await other.close();
+        await n8n.close();
+      }
     });
   });
 }

@@ -103,7 +103,7 @@ forEachStore((store, dialect) => {
     expect((await check(rateLimits, now)).findings).toEqual([]);
     await countApiFailure(store().db, 'telegram', new Date(now.getTime() - MIN), { throttled: true });
     expect((await check(rateLimits, now)).findings).toEqual([
-      expect.objectContaining({ subject: 'api:telegram', severity: 'WARN', title: 'telegram answered HTTP 429 1 times in the last 5 min' }),
+      expect.objectContaining({ subject: 'api:telegram', severity: 'WARN', title: 'telegram answered HTTP 429 once in the last 5 min' }),
     ]);
   });
 

@@ -70,7 +70,7 @@ export const rateLimits: Watcher = {
       const severity = use.throttled > 0 || percent >= warnPercent ? 'WARN' : 'INFO';
       const title =
         use.throttled > 0
-          ? `${use.service} answered HTTP 429 ${use.throttled} times ${window}`
+          ? `${use.service} answered HTTP 429 ${use.throttled === 1 ? 'once' : `${use.throttled} times`} ${window}`
           : `${use.service} at ${percentText(percent)} of its rate limit`;
       findings.push({
         subject: `api:${use.service}`,
