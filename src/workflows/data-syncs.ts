@@ -7,7 +7,8 @@ import { SKIP_REASONS, type JobInput, type JobResult } from '../definitions';
 import type { JobName } from '../jobs';
 import { SOURCE_NAMES, type SourceName } from '../sources';
 import { JobBodyFailed } from './job-failure';
-import { describeFailure, runJob } from './job-runner';
+import type { IncidentsUpdated } from '../activities/resolvers';
+import { describeFailure, runJob, type JobContext } from './job-runner';
 import { isControlsStop, syncSource, type SourceOutcome, type SyncCounts } from './sync-source';
 
 function syncJob(job: JobName, source: SourceName) {
@@ -24,7 +25,10 @@ export const sync_n8n = syncJob('sync_n8n', 'n8n');
 export const sync_hubspot = syncJob('sync_hubspot', 'hubspot');
 
 /** Steps of the spec's periodic scan that later issues build; named in the output, never hidden. */
-const LATER_STEPS = ['detect_patterns', 'generate_proposals', 'update_incidents'];
+const LATER_STEPS = ['detect_patterns', 'generate_proposals'];
+/** Before step 5 existed (recorded runs replay with it). */
+const LATER_STEPS_BEFORE_UPDATE = [...LATER_STEPS, 'update_incidents'];
+export const UPDATE_INCIDENTS_PATCH = 'periodic-scan-update-incidents';
 
 /**
  * Syncs every configured source in parallel; one failing source does not stop the others, and
@@ -51,9 +55,14 @@ export async function periodic_scan(input: JobInput = {}): Promise<JobResult> {
     const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (stopped) throw stopped.reason;
     const sources = settled.map((s) => (s as PromiseFulfilledResult<SourceOutcome>).value);
+    // Step 5, after the syncs whose success clears incidents; also when sources failed or none is
+    // configured (dead letters, health and calls clear too). Runs recorded before it replay without.
+    const incidents = patched(UPDATE_INCIDENTS_PATCH) ? await updateIncidents(ctx) : undefined;
     const configured = sources.filter((s) => !(s.outcome === 'skipped' && s.reason === SKIP_REASONS.notConfigured));
     if (configured.length === 0) ctx.skip(SKIP_REASONS.notConfigured);
-    const output = { sources, laterSteps: { notBuiltYet: LATER_STEPS } };
+    const output = incidents
+      ? { sources, incidents, laterSteps: { notBuiltYet: LATER_STEPS } }
+      : { sources, laterSteps: { notBuiltYet: LATER_STEPS_BEFORE_UPDATE } };
     const failed = configured.filter((s) => s.outcome === 'failed');
     if (failed.length === 0) return output;
     // Runs recorded before this patch ended `succeeded` when only some sources failed; replaying
@@ -63,6 +72,20 @@ export async function periodic_scan(input: JobInput = {}): Promise<JobResult> {
     if (failed.length < configured.length && !patched('periodic-scan-partial-failure')) return output;
     throw new JobBodyFailed(describeScanFailure(failed, configured.length), SCAN_FAILURE_CATEGORY, output);
   });
+}
+
+/**
+ * periodic_scan's step 5. Its failure (after the activity's retries) is named in the output and
+ * does not fail the scan: the syncs' outcome is the scan's, and the next scan tries again. A
+ * controls stop still stops the scan.
+ */
+async function updateIncidents(ctx: JobContext): Promise<IncidentsUpdated | { error: string }> {
+  try {
+    return await ctx.act.updateIncidents();
+  } catch (err) {
+    if (isControlsStop(err)) throw err;
+    return { error: describeFailure(err).message };
+  }
 }
 
 /**
