@@ -1,4 +1,4 @@
-import { CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { JobInput, JobResult } from '../definitions';
 import { JobSkipped } from './guard';
 import { framework, runJob } from './job-runner';
@@ -17,6 +17,8 @@ export async function process_retry_queue(input: JobInput = {}): Promise<JobResu
       ctx.progress('replaying', { deadLetter: letter.id, job: letter.job, done: index, of: due.length });
       let outcome: JobResult['outcome'];
       try {
+        // A person's cancel reaches this run, not the replay in flight: it stops before the next.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Cancelled by request');
         // A replay is a job run with its own guard: the controls stop it themselves. Cancelling it
         // from here when they stop this run would make a kill switch look like a cancelled replay.
         outcome = await CancellationScope.nonCancellable(() =>
@@ -28,11 +30,12 @@ export async function process_retry_queue(input: JobInput = {}): Promise<JobResu
           }),
         ).then((result) => result.outcome);
       } catch (err) {
-        if (!(err instanceof JobSkipped)) {
+        if (!(err instanceof JobSkipped) && !isCancellation(err)) {
           outcome = 'failed';
         } else {
-          // The controls stopped this run (kill switch, jobs disabled) before this replay started:
-          // it and the ones after it go back untouched, and the run ends skipped, not succeeded.
+          // The controls stopped this run (kill switch, jobs disabled), or a person cancelled it,
+          // before this replay started: it and the ones after it go back untouched, and the run
+          // ends skipped, not succeeded.
           if (patched('retry-queue-release-on-stop')) {
             const left = due.slice(index).map((l) => l.id);
             await CancellationScope.nonCancellable(() => framework.releaseDeadLetters(left));

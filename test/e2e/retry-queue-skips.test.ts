@@ -82,6 +82,26 @@ describe('process_retry_queue and skipped replays', () => {
     }
   });
 
+  it("a person's cancel lets the replay in flight finish, and gives back the letters not started", async () => {
+    const [first, second] = [await plant('sync_hubspot', 'gatedJob'), await plant('sync_hubspot', 'gatedJob')];
+    const arrived = sys.acts.reachedGate();
+    const { workflowId } = await sys.ops.startJob('process_retry_queue');
+    await arrived;
+    await sys.client.workflow.getHandle(workflowId).cancel();
+    sys.acts.openGate();
+    const result = await sys.ops.jobResult(workflowId);
+    expect(result).toMatchObject({ outcome: 'skipped', reason: 'Cancelled by request' });
+    expect(await getDeadLetter(sys.store.db, first)).toMatchObject({ status: 'resolved' });
+    expect(await getDeadLetter(sys.store.db, second)).toMatchObject({ status: 'open', replay_attempts: 0, next_attempt_at: null });
+    // Replayed by the next run (and nothing left behind for the next test).
+    const next = sys.acts.reachedGate();
+    const again = await sys.ops.startJob('process_retry_queue');
+    await next;
+    sys.acts.openGate();
+    expect((await sys.ops.jobResult(again.workflowId)).output).toMatchObject({ claimed: 1, succeeded: 1 });
+    expect(await getDeadLetter(sys.store.db, second)).toMatchObject({ status: 'resolved' });
+  });
+
   it('a kill switch turned on mid-run ends the run skipped, and leaves every claimed letter as it was', async () => {
     // Each replay blocks at the test gate until the kill switch stops it.
     const ids = [await plant('sync_hubspot', 'gatedJob'), await plant('sync_hubspot', 'gatedJob'), await plant('sync_hubspot', 'gatedJob')];
