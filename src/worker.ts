@@ -56,7 +56,7 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
       Worker.create({
         ...base,
         taskQueue: sourceTaskQueue(config.temporal.taskQueue, source),
-        activities: { syncSourcePage: activities.syncSourcePage },
+        activities: { syncSourcePage: activities.syncSourcePage, checkSourceApi: activities.checkSourceApi },
         maxTaskQueueActivitiesPerSecond: taskQueueRate(config.sources[source].rateLimit),
         // Pages of one source are sequential; a few slots cover overlapping runs and retries.
         maxConcurrentActivityTaskExecutions: 4,

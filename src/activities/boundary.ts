@@ -10,13 +10,33 @@ import { classifyError, KillSwitchActive, OpsError } from '../errors';
 import { CATEGORY_POLICIES, mayRetry, type ErrorCategory } from '../policies';
 import { readControls } from '../store';
 import type { ActivityDeps } from './deps';
+import { DIRECT_ALERT_ACTIVITY_NAMES } from './direct-alert';
 import { FRAMEWORK_ACTIVITY_NAMES } from './framework';
+import { HEALTH_ACTIVITY_NAMES } from './health';
 import { ROUTED_ACTIVITY_NAMES } from './notify';
 
 export function activityBoundary(deps: Pick<ActivityDeps, 'store' | 'config'>) {
   return (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
     inbound: new ActivityBoundary(ctx, deps),
   });
+}
+
+/**
+ * Activities that skip the last-line read of the controls, each family for its own reason:
+ * bookkeeping must record a stopped job; routed sends store a suppressed notification instead;
+ * health checks and direct alerts must answer while the store is down, so they must not need it
+ * (they write nothing but their own records and alerts, which the router's gate, or the direct
+ * alert's read of the live controls from ops-controls, still stops). Every other activity gets the check.
+ */
+const EXEMPT_FROM_CONTROLS_READ: readonly ReadonlySet<string>[] = [
+  FRAMEWORK_ACTIVITY_NAMES,
+  ROUTED_ACTIVITY_NAMES,
+  HEALTH_ACTIVITY_NAMES,
+  DIRECT_ALERT_ACTIVITY_NAMES,
+];
+
+export function readsControlsFirst(activityType: string): boolean {
+  return !EXEMPT_FROM_CONTROLS_READ.some((names) => names.has(activityType));
 }
 
 /**
@@ -43,7 +63,7 @@ class ActivityBoundary implements ActivityInboundCallsInterceptor {
       attempt: info.attempt,
     };
     try {
-      if (!FRAMEWORK_ACTIVITY_NAMES.has(info.activityType) && !ROUTED_ACTIVITY_NAMES.has(info.activityType)) {
+      if (readsControlsFirst(info.activityType)) {
         // Closes the gap between a kill-switch Update and the signal reaching a job.
         const controls = await readControls(this.deps.store.db);
         if (controls?.killSwitch) throw new KillSwitchActive();

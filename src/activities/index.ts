@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createChannels, type Channels } from './channels';
+import { createDirectAlertActivities } from './direct-alert';
 import { createFrameworkActivities } from './framework';
 import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps, channels: Channels = create
   return {
     ...createFrameworkActivities(deps, notifier),
     ...createHealthActivities(deps, notifier),
+    ...createDirectAlertActivities(deps, channels),
     ...createMaintenanceActivities(deps),
     ...createResolverActivities(deps),
     ...createSyncActivities(deps, notifier),

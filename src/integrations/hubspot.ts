@@ -31,6 +31,8 @@ const searchSchema = z.object({
   paging: z.object({ next: z.object({ after: z.string().min(1) }).optional() }).optional(),
 });
 
+const pageSchema = z.object({ results: z.array(z.object({ id: z.string().min(1) })) });
+
 export interface HubSpotContact {
   id: string;
   properties: Record<string, string | null>;
@@ -85,6 +87,17 @@ export class HubSpotSource {
       },
     ];
     return this.search(filterGroups, 'hs_object_id', null);
+  }
+
+  /** The cheapest authenticated read (health_monitor): one contact, no search (search has a lower limit of its own). */
+  async ping(): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = await this.client.crm.contacts.basicApi.getPage(1, undefined, ['hs_object_id']);
+    } catch (err) {
+      throw classify(err);
+    }
+    parseResponse('HubSpot contact list', pageSchema, raw);
   }
 
   private async search(filterGroups: FilterGroup[], sortBy: string, after: string | null): Promise<HubSpotPage> {

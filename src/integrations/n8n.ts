@@ -33,6 +33,19 @@ export class N8nSource {
     url.searchParams.set('limit', String(this.settings.pageSize));
     url.searchParams.set('includeData', 'false');
     if (cursor) url.searchParams.set('cursor', cursor);
+    const body = await this.list(url);
+    return { executions: body.data, nextCursor: body.nextCursor ?? null };
+  }
+
+  /** The cheapest authenticated read (health_monitor): one execution, without its data. */
+  async ping(): Promise<void> {
+    const url = new URL(`${this.settings.baseUrl}/api/v1/executions`);
+    url.searchParams.set('limit', '1');
+    url.searchParams.set('includeData', 'false');
+    await this.list(url);
+  }
+
+  private async list(url: URL): Promise<z.infer<typeof listSchema>> {
     let response: Response;
     try {
       response = await fetch(url, {
@@ -45,7 +58,6 @@ export class N8nSource {
     if (!response.ok) {
       throw httpFailure('n8n', response.status, await response.text().catch(() => ''), response.headers.get('retry-after'));
     }
-    const body = parseResponse('n8n executions', listSchema, await readJson('n8n executions', response));
-    return { executions: body.data, nextCursor: body.nextCursor ?? null };
+    return parseResponse('n8n executions', listSchema, await readJson('n8n executions', response));
   }
 }

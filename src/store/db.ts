@@ -72,6 +72,10 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', opts.onPoolError ?? (() => undefined));
+  // A connection lost while a client is checked out (mid-transaction) emits 'error' on that client,
+  // which the pool only listens to while it is idle: unheard, it would crash the process. Its
+  // queries fail with the same error, and the caller's retry policy decides what happens next.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const timing = new QueryTimings();
   const db = new Kysely<Database>({
     dialect: withBusyRetry(new PostgresDialect({ pool }), opts.busyRetry ?? DEFAULT_BUSY_RETRY),

@@ -7,4 +7,5 @@ export { periodic_scan, sync_notion, sync_n8n, sync_hubspot } from './data-syncs
 export { daily_digest } from './daily-digest';
 export { morning_call } from './morning-call';
 export { deliverNotification } from './deliver-notification';
+export { directAlert } from './direct-alert';
 export { run_watchers } from './run-watchers';

@@ -11,6 +11,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setDefaultSignalHandler,
@@ -74,13 +75,25 @@ const { joinControls } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '500ms', maximumAttempts: 5 },
 });
 
+/** The failure alert that must not wait for the store (e.g. health_monitor's: spec "alert immediately"). */
+const { alertRunFailedDirect } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+export const DIRECT_FAILURE_ALERT_PATCH = 'job-direct-failure-alert';
+
+export interface JobOptions {
+  /** A failed run alerts the operator directly when the store cannot take the alert (recordRun waits for it). */
+  directFailureAlert?: boolean;
+}
+
 interface Failure {
   message: string;
   category: ErrorCategory;
   attempts?: number;
 }
 
-export async function runJob(job: JobName, input: JobInput, body: JobBody): Promise<JobResult> {
+export async function runJob(job: JobName, input: JobInput, body: JobBody, options: JobOptions = {}): Promise<JobResult> {
   const info = workflowInfo();
   const workflowId = info.workflowId;
   const startedAt = Date.now();
@@ -169,6 +182,13 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody): Prom
   const result: JobResult = { job, workflowId, ...outcome, durationMs: Date.now() - startedAt };
   // Bookkeeping must happen even when the run itself was cancelled.
   await CancellationScope.nonCancellable(async () => {
+    if (result.outcome === 'failed' && options.directFailureAlert && patched(DIRECT_FAILURE_ALERT_PATCH)) {
+      const direct = await alertRunFailedDirect({ result }).catch((err: unknown) => {
+        log.error('direct failure alert failed', { job, error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+      if (direct?.path === 'direct') log.warn('failure alerted directly: the store cannot take it', { job, started: direct.started });
+    }
     const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType });
     if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
     upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);

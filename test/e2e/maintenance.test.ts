@@ -21,7 +21,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(result.output).toMatchObject({
         healthy: true,
         alerted: false,
-        report: { store: { ok: true }, temporal: { ok: true }, disk: { ok: true } },
+        report: {
+          store: { ok: true },
+          temporal: { ok: true },
+          disk: { ok: true },
+          // No API is configured here: not configured is neither healthy nor unhealthy.
+          apis: { notion: { configured: false }, n8n: { configured: false }, hubspot: { configured: false } },
+        },
       });
     });
 
@@ -60,7 +66,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(second.output).toMatchObject({ healthy: false, alerted: false });
         const alerts = (await listIncidents(degraded.store.db, {})).filter((i) => i.type === 'health_alert');
         expect(alerts).toHaveLength(1);
-        expect(alerts[0]).toMatchObject({ severity: 'WARN', title: 'System Health Degraded' });
+        expect(alerts[0]).toMatchObject({ subject: 'system', severity: 'WARN', title: 'System Health Degraded', status: 'open', occurrences: 2 });
         expect(alerts[0]!.body).toContain('disk');
       } finally {
         await degraded.close();

@@ -38,6 +38,7 @@ interface IndexedVersion {
 }
 
 export const HUBSPOT_SEARCH_PATH = '/crm/v3/objects/contacts/search';
+export const HUBSPOT_CONTACTS_PATH = '/crm/v3/objects/contacts';
 /** HubSpot search can page through at most the first 10 000 results of a query. */
 const SEARCH_WINDOW = 10_000;
 const DEFAULT_PROPERTIES = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
@@ -49,7 +50,7 @@ const LIST_OPERATORS = new Set(['IN', 'NOT_IN']);
 type Filter = { propertyName: string; operator: string; value?: unknown; values?: unknown[] };
 type Sort = { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
 
-/** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search); read-only. */
+/** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search) and contact list; read-only. */
 export class HubSpotFake extends HttpFake {
   readonly token: string;
   private readonly store = new Map<string, ContactSeed>();
@@ -153,9 +154,9 @@ export class HubSpotFake extends HttpFake {
     return shown;
   }
 
-  /** Every recorded request other than a search: tests assert this stays empty (no writes). */
+  /** Every recorded request other than a search or a read (GET): tests assert this stays empty (no writes). */
   writeRequests(): RecordedRequest[] {
-    return this.requests.filter((r) => !(r.method === 'POST' && r.path === HUBSPOT_SEARCH_PATH));
+    return this.requests.filter((r) => r.method !== 'GET' && !(r.method === 'POST' && r.path === HUBSPOT_SEARCH_PATH));
   }
 
   protected errorBody(status: number): unknown {
@@ -176,6 +177,7 @@ export class HubSpotFake extends HttpFake {
   }
 
   protected handle(req: RecordedRequest): FakeResponse {
+    if (req.method === 'GET' && req.path === HUBSPOT_CONTACTS_PATH) return this.list(req);
     if (req.method !== 'POST' || req.path !== HUBSPOT_SEARCH_PATH) return this.error(405);
     const searchLimited = this.takeSearchToken();
     if (searchLimited) return searchLimited;
@@ -198,6 +200,20 @@ export class HubSpotFake extends HttpFake {
     const nextAfter = after + results.length;
     const paging = nextAfter < matches.length && nextAfter < SEARCH_WINDOW ? { paging: { next: { after: String(nextAfter), link: `?after=${nextAfter}` } } } : {};
     return { status: 200, body: { total: matches.length, results, ...paging } };
+  }
+
+  /** GET /crm/v3/objects/contacts (https://developers.hubspot.com/docs/api/crm/contacts): contacts by id, `limit` and `after`. */
+  private list(req: RecordedRequest): FakeResponse {
+    const limit = Number(req.query.limit ?? 10);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return this.invalid(`limit must be between 1 and 100, got ${JSON.stringify(req.query.limit)}`);
+    const after = Number(req.query.after ?? 0);
+    if (!Number.isInteger(after) || after < 0) return this.invalid(`after must be a non-negative integer, got ${JSON.stringify(req.query.after)}`);
+    const properties = req.query.properties ? [...new Set([...ALWAYS_RETURNED, ...req.query.properties.split(',')])] : DEFAULT_PROPERTIES;
+    const all = [...this.store.values()].filter((c) => Number(c.id) > after).sort((a, b) => Number(a.id) - Number(b.id));
+    const results = all.slice(0, limit).map((c) => toObject(c, properties));
+    const last = all[limit - 1];
+    const paging = all.length > limit && last ? { paging: { next: { after: last.id, link: `?after=${last.id}` } } } : {};
+    return { status: 200, body: { results, ...paging } };
   }
 
   protected malform(body: unknown): unknown {

@@ -6,6 +6,8 @@ export interface NotionPageSeed {
   tags: string[];
   lastEditedTime: string;
   createdTime?: string;
+  /** In Notion's trash: search leaves it out unless asked for the trash (filter.in_trash). */
+  inTrash?: boolean;
 }
 
 export interface NotionFakeOptions {
@@ -29,8 +31,10 @@ const USER_ID = deterministicUuid(1, 0xaaaa);
 const NO_ANNOTATIONS = { bold: false, italic: false, strikethrough: false, underline: false, code: false, color: 'default' };
 // Versions from 2025-09-03 on (the SDK 5.x default) call databases "data sources" in search responses.
 const DATA_SOURCE_VERSION = '2025-09-03';
+// From 2026-03-11 on, pages carry only in_trash; before, `archived` was its deprecated alias.
+const NO_ARCHIVED_VERSION = '2026-03-11';
 
-/** Fake of Notion's POST /v1/search (https://developers.notion.com/reference/post-search), pages only. */
+/** Fake of Notion's POST /v1/search (https://developers.notion.com/reference/post-search), pages only, and GET /v1/users/me. */
 export class NotionFake extends HttpFake {
   readonly token: string;
   readonly tagsProperty: string;
@@ -80,6 +84,17 @@ export class NotionFake extends HttpFake {
     return edited;
   }
 
+  /**
+   * Moves a page to the trash, or back (PATCH /v1/pages/{id} with in_trash,
+   * https://developers.notion.com/reference/archive-a-page); last_edited_time moves as for an edit.
+   */
+  setInTrash(id: string, inTrash: boolean): NotionPageSeed {
+    this.editPage(id, {});
+    const page = { ...this.store.get(id)!, inTrash };
+    this.store.set(id, page);
+    return { ...page, tags: [...page.tags] };
+  }
+
   protected errorBody(status: number): unknown {
     const [code, message] = ERRORS[status] ?? (status >= 500 ? ERRORS[500] : ERRORS[400]) ?? ['', ''];
     return { object: 'error', status, code, message, request_id: this.nextId() };
@@ -90,6 +105,8 @@ export class NotionFake extends HttpFake {
   }
 
   protected handle(req: RecordedRequest): FakeResponse {
+    // GET /v1/users/me (https://developers.notion.com/reference/get-self): the token's bot user.
+    if (req.path === '/v1/users/me' && req.method === 'GET') return { status: 200, body: { object: 'user', id: USER_ID, type: 'bot', name: 'personal-ops', avatar_url: null, bot: { owner: { type: 'workspace', workspace: true }, workspace_name: 'Fake' }, request_id: this.nextId() } };
     if (req.path !== '/v1/search' || req.method !== 'POST') return this.error(404);
     const version = req.headers['notion-version'];
     if (version === undefined) return this.error(400, this.body(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.'));
@@ -113,6 +130,7 @@ export class NotionFake extends HttpFake {
     const { query, filter, sort } = body;
     if (query !== undefined && typeof query !== 'string') return 'body failed validation: body.query should be a string.';
     if (filter !== undefined && !isRecord(filter)) return 'body failed validation: body.filter should be an object.';
+    if (filter?.in_trash !== undefined && typeof filter.in_trash !== 'boolean') return 'body failed validation: body.filter.in_trash should be a boolean.';
     if (sort !== undefined && (!isRecord(sort) || !['ascending', 'descending'].includes(String(sort.direction)))) {
       return 'body failed validation: body.sort.direction should be `"ascending"` or `"descending"`.';
     }
@@ -120,7 +138,10 @@ export class NotionFake extends HttpFake {
     if (filter?.property === 'object' && filter.value !== 'page') return [];
     const needle = (query ?? '').toLowerCase();
     const sign = sort?.direction === 'ascending' ? 1 : -1;
+    // Trashed pages are left out; filter.in_trash: true returns only them (never both at once).
+    const trash = filter?.in_trash === true;
     return [...this.store.values()]
+      .filter((p) => (p.inTrash ?? false) === trash)
       .filter((p) => p.title.toLowerCase().includes(needle))
       .sort((a, b) => sign * (Date.parse(a.lastEditedTime) - Date.parse(b.lastEditedTime)) || a.id.localeCompare(b.id));
   }
@@ -137,7 +158,7 @@ export class NotionFake extends HttpFake {
     const type = version >= DATA_SOURCE_VERSION ? 'page_or_data_source' : 'page_or_database';
     const body = {
       object: 'list',
-      results: slice.map((p) => this.pageObject(p)),
+      results: slice.map((p) => this.pageObject(p, version)),
       next_cursor: next?.id ?? null,
       has_more: next !== undefined,
       type,
@@ -147,8 +168,9 @@ export class NotionFake extends HttpFake {
     return { status: 200, body };
   }
 
-  private pageObject(p: NotionPageSeed): unknown {
+  private pageObject(p: NotionPageSeed, version: string): unknown {
     const user = { object: 'user', id: USER_ID };
+    const inTrash = p.inTrash ?? false;
     return {
       object: 'page',
       id: p.id,
@@ -159,9 +181,9 @@ export class NotionFake extends HttpFake {
       cover: null,
       icon: null,
       parent: { type: 'workspace', workspace: true },
-      archived: false,
+      ...(version < NO_ARCHIVED_VERSION ? { archived: inTrash } : {}),
       is_archived: false,
-      in_trash: false,
+      in_trash: inTrash,
       is_locked: false,
       properties: {
         Name: { id: 'title', type: 'title', title: [richText(p.title)] },
