@@ -36,11 +36,18 @@ describe('routing by severity', () => {
     expect(gate({ severity: 'INFO', deliver: 'text' }, { ...controls, quietHours: NO_QUIET }, NOW)).toBeUndefined();
   });
 
-  it('the kill switch and comms off suppress everything, even SEV0, naming the reason', () => {
+  it('the kill switch suppresses everything, even SEV0, naming the reason; comms off suppresses every message sent now', () => {
     const on = { killSwitch: false, commsEnabled: true, quietHours: NO_QUIET };
     expect(gate({ severity: 'SEV0' }, { ...on, killSwitch: true }, NOW)).toEqual({ stop: 'suppressed', reason: 'Kill switch is active' });
+    expect(gate({ severity: 'WARN' }, { ...on, killSwitch: true }, NOW)).toEqual({ stop: 'suppressed', reason: 'Kill switch is active' });
     expect(gate({ severity: 'SEV0' }, { ...on, commsEnabled: false }, NOW)).toEqual({ stop: 'suppressed', reason: 'Comms are disabled' });
-    expect(gate({ severity: 'WARN' }, { ...on, commsEnabled: false }, NOW)).toMatchObject({ stop: 'suppressed' });
+    expect(gate({ severity: 'INFO', deliver: 'text' }, { ...on, commsEnabled: false }, NOW)).toEqual({ stop: 'suppressed', reason: 'Comms are disabled' });
+  });
+
+  it('with comms off, what waits for the digest is still held for the next digest that is sent', () => {
+    const off = { killSwitch: false, commsEnabled: false, quietHours: NO_QUIET };
+    expect(gate({ severity: 'WARN' }, off, NOW)).toEqual({ stop: 'held', reason: 'held for the daily digest' });
+    expect(gate({ severity: 'INFO' }, off, NOW)).toEqual({ stop: 'held', reason: 'held for the daily digest' });
   });
 });
 
@@ -102,6 +109,15 @@ describe('the digest', () => {
     ];
     const digest = formatDigest({ day: '2026-11-23', timeZone: 'UTC', metrics, items: secretItems, maxBullets: 5, secrets: ['mytoken-value'] });
     for (const secret of ['pat-na1-aaaa', '+15551234567', 'mytoken-value']) expect(digest.text).not.toContain(secret);
+  });
+
+  it('a digest going to the console says its held alerts stay held; one through a real channel says nothing of it', () => {
+    const base = { day: '2026-11-23', timeZone: 'UTC', metrics, items: items(8), maxBullets: 5, secrets: [] };
+    expect(formatDigest({ ...base, heldKept: 8 }).text).toContain(
+      'Console only (no provider configured): 8 held alerts stay held for the first digest sent through a real channel.',
+    );
+    expect(formatDigest({ ...base, heldKept: 1 }).text).toContain('1 held alert stays held');
+    expect(formatDigest(base).text).not.toContain('Console only');
   });
 
   it('says so when nothing needs attention', () => {
