@@ -8,7 +8,10 @@ import {
   insertAudit,
   listAllowlist,
   listAudit,
+  listOpenIncidents,
   migrateToLatest,
+  raiseIncident,
+  reportIncident,
   migrateUpTo,
   openStore,
   OPS_TABLES,
@@ -32,20 +35,51 @@ async function schemaSnapshot(store: Store): Promise<unknown[]> {
   return [...columns.rows, ...triggers.rows, ...indexes.rows];
 }
 
-const ALL_MIGRATIONS = ['001_ops_core', '002_data_syncs', '003_notifications', '004_append_only'];
+const ALL_MIGRATIONS = [
+  '001_ops_core',
+  '002_data_syncs',
+  '003_notifications',
+  '004_append_only',
+  '005_incident_lifecycle',
+  '006_api_request_windows',
+  '007_watcher_indexes',
+];
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
-  it('upgrade a store at the previous version (003): only 004 applies, and it guards the rows already there', async () => {
+  it('upgrade a store at 003: 004 and the later ones apply, and 004 guards the rows already there', async () => {
     const { store, dispose } = await openTestStore(dialect);
     try {
       expect(await migrateUpTo(store, '003_notifications')).toEqual(['001_ops_core', '002_data_syncs', '003_notifications']);
       await insertAudit(store.db, { ts: '2026-01-01T00:00:00.000Z', action: 'sync_n8n', action_type: 'system', success: 0, outcome: 'failed', error: 'boom' });
       // Before 004 an audit row could be rewritten: that is the hole 004 closes.
       await store.db.updateTable('agent_audit_log').set({ error: 'rewritten before 004' }).execute();
-      expect(await migrateToLatest(store)).toEqual(['004_append_only']);
+      expect(await migrateToLatest(store)).toEqual(ALL_MIGRATIONS.slice(3));
       await expect(store.db.updateTable('agent_audit_log').set({ error: 'rewritten after 004' }).execute()).rejects.toThrow(AUDIT_APPEND_ONLY_MESSAGE);
       expect((await listAudit(store.db))[0]?.error).toBe('rewritten before 004');
       expect(await migrateToLatest(store)).toEqual([]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('upgrade a store at 004: incidents raised before 005 keep their rows, and the lifecycle holds from then on', async () => {
+    const { store, dispose } = await openTestStore(dialect);
+    try {
+      await migrateUpTo(store, '004_append_only');
+      const old = { type: 'dead_letter', severity: 'WARN' as const, title: 'old', body: '', now: new Date('2026-01-01T00:00:00.000Z') };
+      await raiseIncident(store.db, old);
+      await raiseIncident(store.db, old);
+      expect(await migrateToLatest(store)).toEqual(ALL_MIGRATIONS.slice(4));
+      // The rows of before have no subject: they stay open, listed, and never collide with the new key.
+      const report = { type: 'dead_letter', subject: 'sync_n8n', severity: 'WARN' as const, title: 'new', body: '', now: new Date('2026-01-02T00:00:00.000Z') };
+      const first = await reportIncident(store.db, report);
+      const again = await reportIncident(store.db, { ...report, relatedWorkflowId: 'run-2' });
+      expect([first.created, again.created, again.id, again.occurrences]).toEqual([true, false, first.id, 2]);
+      expect((await listOpenIncidents(store.db, { type: 'dead_letter' })).map((r) => r.subject).sort()).toEqual(['sync_n8n', null, null].sort());
+      // The database itself refuses a second open incident for one key.
+      await expect(
+        store.db.insertInto('incidents').values({ created_at: report.now.toISOString(), type: 'dead_letter', subject: 'sync_n8n', severity: 'WARN', title: 'dup', body: '', dedupe_key: null, job: null, related_workflow_id: null }).execute(),
+      ).rejects.toThrow(/unique/i);
     } finally {
       await dispose();
     }
