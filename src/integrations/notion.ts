@@ -59,12 +59,19 @@ export class NotionSource {
     });
   }
 
-  /** One page of the workspace's pages, 100 at a time, following Notion's cursor. */
-  async searchPages(startCursor: string | null): Promise<{ pages: NotionPageSummary[]; nextCursor: string | null }> {
+  /**
+   * One page of the workspace's pages, 100 at a time, following Notion's cursor. Search leaves
+   * trashed pages out; with `inTrash` it returns only them (filter.in_trash). `trashedIds`: the
+   * results in the trash (in_trash, or `archived` in API versions before 2026-03-11).
+   */
+  async searchPages(
+    startCursor: string | null,
+    options: { inTrash?: boolean } = {},
+  ): Promise<{ pages: NotionPageSummary[]; trashedIds: string[]; nextCursor: string | null }> {
     let raw: unknown;
     try {
       raw = await this.client.search({
-        filter: { property: 'object', value: 'page' },
+        filter: { property: 'object', value: 'page', ...(options.inTrash ? { in_trash: true } : {}) },
         sort: { timestamp: 'last_edited_time', direction: 'ascending' },
         page_size: 100,
         ...(startCursor ? { start_cursor: startCursor } : {}),
@@ -73,11 +80,11 @@ export class NotionSource {
       throw this.classify(err);
     }
     const body = parseResponse('Notion search', searchSchema, raw);
-    const pages = body.results
-      .filter((r): r is z.infer<typeof pageSchema> => r.object === 'page')
-      .filter((page) => !page.in_trash && !page.archived)
-      .map((page) => this.summarize(page));
-    return { pages, nextCursor: body.has_more ? body.next_cursor : null };
+    const results = body.results.filter((r): r is z.infer<typeof pageSchema> => r.object === 'page');
+    const trashed = (page: z.infer<typeof pageSchema>) => page.in_trash === true || page.archived === true;
+    const pages = results.filter((page) => !trashed(page)).map((page) => this.summarize(page));
+    const trashedIds = results.filter(trashed).map((page) => page.id);
+    return { pages, trashedIds, nextCursor: body.has_more ? body.next_cursor : null };
   }
 
   private summarize(page: z.infer<typeof pageSchema>): NotionPageSummary {

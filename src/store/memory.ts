@@ -91,7 +91,9 @@ export async function supersedeMemoryItems(
   now: Date,
 ): Promise<WriteCounts> {
   const at = now.toISOString();
-  const existing = await currentByKey(db, [...new Set(items.map((i) => i.key))]);
+  const keys = [...new Set(items.map((i) => i.key))];
+  const existing = await currentByKey(db, keys);
+  const retired = await retiredByKey(db, keys.filter((k) => !existing.has(k)));
   const counts: WriteCounts = { inserted: 0, changed: 0, unchanged: 0 };
   for (const item of items) {
     const row = rowFor(item, at);
@@ -108,20 +110,54 @@ export async function supersedeMemoryItems(
         .where('id', '=', old.id)
         .execute();
     }
+    // A key that was retired (its page untagged or trashed) and comes back continues its history.
+    const before = old ?? retired.get(item.key);
     const inserted = await db
       .insertInto('memory_items')
-      .values({ ...row, version: old ? old.version + 1 : 1 })
+      .values({ ...row, version: before ? before.version + 1 : 1 })
       .returningAll()
       .executeTakeFirstOrThrow();
-    if (old) {
-      await db.updateTable('memory_items').set({ superseded_by: inserted.id }).where('id', '=', old.id).execute();
-      counts.changed += 1;
-    } else {
-      counts.inserted += 1;
-    }
+    if (before) await db.updateTable('memory_items').set({ superseded_by: inserted.id }).where('id', '=', before.id).execute();
+    if (old) counts.changed += 1;
+    else counts.inserted += 1;
+    retired.delete(item.key);
     existing.set(item.key, inserted);
   }
   return counts;
+}
+
+/** Per key, the newest row retired with no successor (see retireMemoryItems). */
+async function retiredByKey(db: Kysely<Database>, keys: string[]): Promise<Map<string, MemoryItemRow>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('memory_items')
+    .selectAll()
+    .where('key', 'in', keys)
+    .where('superseded_at', 'is not', null)
+    .where('superseded_by', 'is', null)
+    .orderBy('id', 'desc')
+    .execute();
+  const newest = new Map<string, MemoryItemRow>();
+  for (const row of rows) if (!newest.has(row.key)) newest.set(row.key, row);
+  return newest;
+}
+
+/**
+ * Retires the current rows of these keys with no successor: the thing they recorded is gone from
+ * its source (a Notion page untagged or trashed). Nothing is deleted; the row stays as history with
+ * its reason, and a key that comes back later continues from it. Returns how many were retired.
+ */
+export async function retireMemoryItems(db: Kysely<Database>, keys: string[], reason: string, now: Date): Promise<number> {
+  const unique = [...new Set(keys)];
+  if (unique.length === 0) return 0;
+  const at = now.toISOString();
+  const result = await db
+    .updateTable('memory_items')
+    .set({ superseded_at: at, superseded_reason: reason, updated_at: at })
+    .where('key', 'in', unique)
+    .where('superseded_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export interface MemoryFilter {

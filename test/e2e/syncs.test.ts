@@ -36,13 +36,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('sync_notion indexes every tagged page, following the cursor to the end, as canonical items', async () => {
       const result = await sys.ops.runJob('sync_notion');
-      expect(result).toMatchObject({ outcome: 'succeeded', output: { source: 'notion', pages: 3, items: 125, more: false } });
+      // Three pages of live results, then one of the trash.
+      expect(result).toMatchObject({ outcome: 'succeeded', output: { source: 'notion', pages: 4, items: 125, more: false } });
       const items = await listMemoryItems(sys.store.db, { sourceType: 'notion' });
       expect(items).toHaveLength(125);
       expect(new Set(items.map((i) => i.authority))).toEqual(new Set(['canonical']));
       expect(items[0]!.key).toMatch(/^notion\.page\./);
       const state = await getSourceSync(sys.store.db, 'notion');
-      expect(state).toMatchObject({ status: 'idle', last_sync_success: 1, items_synced: 125, pages_synced: 3, cursor: null });
+      expect(state).toMatchObject({ status: 'idle', last_sync_success: 1, items_synced: 125, pages_synced: 4, cursor: null });
     });
 
     it('a changed page supersedes its item: the old row stays, pointing at the new one (canonical_update)', async () => {
