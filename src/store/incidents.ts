@@ -355,8 +355,9 @@ export async function listOpenIncidents(
   let query = db.selectFrom('incidents').selectAll().where('status', '=', 'open').where('archived', '=', 0);
   if (filter.type) query = query.where('type', '=', filter.type);
   if (filter.subject) query = query.where('subject', '=', filter.subject);
-  const rows = await query.orderBy('id', 'desc').limit(filter.limit ?? 500).execute();
-  return rows.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.id - a.id);
+  // Ordered in SQL, so a limit keeps the most urgent, not the newest.
+  const rank = sql<number>`case severity when 'SEV0' then 0 when 'SEV1' then 1 when 'WARN' then 2 else 3 end`;
+  return query.orderBy(rank).orderBy('id', 'desc').limit(filter.limit ?? 500).execute();
 }
 
 /** Open (and acknowledged) incidents by severity, for `opsctl status` and the morning call. */
