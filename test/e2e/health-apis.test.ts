@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCheck, HealthReport } from '../../src/activities/health';
 import type { JobResult } from '../../src/definitions';
 import { latestHealthCheck, listIncidents, listOpenIncidents } from '../../src/store';
+import { sourceTaskQueue, type SourceName } from '../../src/sources';
+import { readsControlsFirst } from '../../src/activities/boundary';
+import { HEALTH_ACTIVITY_NAMES } from '../../src/activities/health';
+import { DIRECT_ALERT_ACTIVITY_NAMES } from '../../src/activities/direct-alert';
 import { HubSpotFake, N8nFake, NotionFake, type HttpFake } from '../fakes';
 import { freePort } from '../helpers/ports';
 import { startSystem, type TestSystem } from '../helpers/system';
@@ -64,9 +68,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     const healthAlerts = async () => (await listIncidents(sys.store.db, { limit: 100 })).filter((i) => i.type === 'health_alert');
 
-    it('a healthy run reads each configured API once, with its credentials, and records the run', async () => {
+    it('a healthy run reads each configured API once, with its credentials, on its own task queue, and records the run', async () => {
       const before = fakes.map((f) => f.requests.length);
-      const output = outputOf(await sys.ops.runJob('health_monitor'));
+      const result = await sys.ops.runJob('health_monitor');
+      const output = outputOf(result);
       expect(output).toMatchObject({ healthy: true, recorded: true, alerted: false, resolved: [] });
       for (const source of ['notion', 'n8n', 'hubspot'] as const) expect(api(output, source)).toMatchObject({ configured: true, ok: true });
 
@@ -76,6 +81,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(made[2]).toEqual([{ method: 'GET', path: '/crm/v3/objects/contacts', query: expect.objectContaining({ limit: '1' }) as unknown, status: 200 }]);
       expect(notion.requests.at(-1)!.headers.authorization).toBe(`Bearer ${notion.token}`);
       expect(hubspot.writeRequests()).toEqual([]);
+
+      // Each API's check shares that API's rate-limited queue with its sync.
+      const history = await sys.client.workflow.getHandle(result.workflowId).fetchHistory();
+      const queues = (history.events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes)
+        .filter((a) => a?.activityType?.name === 'checkSourceApi')
+        .map((a) => a!.taskQueue?.name)
+        .sort();
+      expect(queues).toEqual(['hubspot', 'n8n', 'notion'].map((source) => sourceTaskQueue(sys.config.temporal.taskQueue, source as SourceName)));
 
       const row = await latestHealthCheck(sys.store.db);
       expect(row).toMatchObject({ healthy: 1 });
@@ -164,3 +178,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('the activity boundary', () => {
+  it('reads the controls from the store before every activity but the health checks and direct alerts (and bookkeeping, routed sends)', () => {
+    for (const name of [...HEALTH_ACTIVITY_NAMES, ...DIRECT_ALERT_ACTIVITY_NAMES]) expect(readsControlsFirst(name), name).toBe(false);
+    expect([...HEALTH_ACTIVITY_NAMES]).toEqual(expect.arrayContaining(['checkStore', 'checkTemporal', 'checkDisk', 'checkSourceApi', 'recordHealth']));
+    // The kill switch's last line stays for everything else, including names it has never seen.
+    for (const name of ['syncSourcePage', 'beginSourceSync', 'anythingNew']) expect(readsControlsFirst(name), name).toBe(true);
+  });
+});
