@@ -131,7 +131,7 @@ for (const dialect of DIALECTS) {
       const { workflowId } = await sys.ops.startJob('sync_n8n');
       const exit = await within(worker.exited, KILLED_IN, 'the armed worker did not reach its crash point');
       expect(exit.signal).toBe('SIGKILL');
-      const incidents = (await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'repeated_failures');
+      const incidents = (await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'n8n_workflow_failures');
       expect(incidents).toHaveLength(FAILING.length);
       expect(await listNotifications(sys.store.db, { limit: 50 })).toHaveLength(0);
 
@@ -141,7 +141,7 @@ for (const dialect of DIALECTS) {
       // One each: WARN waits for the digest.
       expect(notifications.map((n) => n.idempotency_key).sort()).toEqual(incidents.map((i) => `incident:${i.id}`).sort());
       expect(notifications.every((n) => n.status === 'held')).toBe(true);
-      expect((await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'repeated_failures')).toHaveLength(FAILING.length);
+      expect((await listIncidents(sys.store.db, { limit: 50 })).filter((i) => i.type === 'n8n_workflow_failures')).toHaveLength(FAILING.length);
       expect(n8n.requests.length).toBe(5);
     }, TEST_TIMEOUT);
   });

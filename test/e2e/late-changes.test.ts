@@ -40,7 +40,7 @@ describe('n8n: an execution running at one sync that fails before the next (SQLi
     expect(second).toMatchObject({ outcome: 'succeeded', output: { items: 2 } });
     // Three failures of wf-import across the two runs, none counted twice: the threshold (3 in one
     // run) is not reached, so no incident.
-    expect((await listIncidents(sys.store.db)).filter((i) => i.type === 'repeated_failures')).toHaveLength(0);
+    expect((await listIncidents(sys.store.db)).filter((i) => i.type === 'n8n_workflow_failures')).toHaveLength(0);
 
     const third = await sys.ops.runJob('sync_n8n');
     expect(third).toMatchObject({ outcome: 'succeeded', output: { items: 0 } });

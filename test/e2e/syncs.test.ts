@@ -4,6 +4,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countMemoryItems, getSourceSync, listAudit, listIncidents, listMemoryItems, listNotifications } from '../../src/store';
+import { updateIncidents } from '../../src/activities/resolvers';
+import { createLogger } from '../../src/logger';
 import { HubSpotFake, N8nFake, NotionFake, SalesmsgFake, TelegramFake } from '../fakes';
 import { opsctlFor } from '../helpers/opsctl';
 import { FAST_RETRY, startSystem, type TestSystem } from '../helpers/system';
@@ -153,7 +155,7 @@ describe('sync failures and controls (SQLite)', () => {
     expect(await getSourceSync(sys.store.db, 'hubspot')).toMatchObject({ consecutive_failures: 0, cursor: null });
   });
 
-  it('401: auth, not retried, an alert at once (SEV1: an SMS now, not held for the digest); the dead letter keeps the run', async () => {
+  it('401: auth, not retried, a WARN incident at once on the source (the spec\'s table); the dead letter keeps the run', async () => {
     hubspot.touch('1', '2026-08-01T00:00:00.000Z');
     hubspot.fail({ status: 401 });
     const before = searches().length;
@@ -162,35 +164,39 @@ describe('sync failures and controls (SQLite)', () => {
     expect(searches().length - before).toBe(1);
     const incidents = await listIncidents(sys.store.db);
     const auth = incidents.filter((i) => i.type === 'auth_failure');
-    // One incident: the job wrapper's alert for the same category shares the source's key.
+    // One incident, the source's: the job wrapper sees it reported for this run and adds none.
     expect(auth).toHaveLength(1);
-    expect(auth[0]).toMatchObject({ severity: 'SEV1', title: 'HubSpot rejected the credentials', job: 'sync_hubspot' });
-    // Delivered by its own workflow, as soon as the run ended: no digest in between.
-    await expect
-      .poll(() => salesmsg.sent.filter((m) => m.message.includes('HubSpot rejected the credentials')).length, { timeout: 15_000, interval: 100 })
-      .toBe(1);
-    expect(salesmsg.sent.find((m) => m.message.includes('HubSpot rejected the credentials'))).toMatchObject({ to: OPERATOR_PHONE });
-    await expect
-      .poll(async () => (await listNotifications(sys.store.db, {})).find((n) => n.idempotency_key === `incident:${auth[0]!.id}`), { timeout: 5000, interval: 100 })
-      .toMatchObject({ status: 'sent', channel: 'sms', route: 'sms', severity: 'SEV1' });
+    expect(auth[0]).toMatchObject({ severity: 'WARN', title: 'HubSpot rejected the credentials', job: 'sync_hubspot', subject: 'source:hubspot', status: 'open' });
+    // A WARN waits for the digest.
+    const note = (await listNotifications(sys.store.db, {})).find((n) => n.idempotency_key === `incident:${auth[0]!.id}`);
+    expect(note).toMatchObject({ status: 'held', severity: 'WARN' });
     const letters = await sys.ops.listDeadLetters();
     expect(letters.find((l) => l.workflow_id === result.workflowId)).toMatchObject({ job: 'sync_hubspot', category: 'auth' });
   });
 
-  it('three failed syncs in a row raise one source alert, and the job wrapper does not add a second', async () => {
+  it('three failed syncs in a row raise one source alert, and the job wrapper does not add a second; a sync that works resolves them', async () => {
     // The 401 above was the first failure in a row.
     for (let i = 0; i < 2; i++) {
       hubspot.touch('1', `2026-08-0${2 + i}T00:00:00.000Z`);
       hubspot.fail({ status: 401 });
       expect((await sys.ops.runJob('sync_hubspot')).outcome).toBe('failed');
     }
-    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.job === 'sync_hubspot');
+    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.job === 'sync_hubspot' && i.status === 'open');
     expect(incidents.filter((i) => i.type === 'source_unreachable')).toHaveLength(1);
-    expect(incidents.find((i) => i.type === 'source_unreachable')!.title).toBe('HubSpot sync failed 3 times in a row');
+    expect(incidents.find((i) => i.type === 'source_unreachable')).toMatchObject({ title: 'HubSpot sync failed 3 times in a row', subject: 'source:hubspot', severity: 'WARN' });
     expect(incidents.filter((i) => i.type === 'consecutive_failures')).toHaveLength(0);
-    // The credentials alert is not repeated for every failed run: one an hour.
-    expect(incidents.filter((i) => i.type === 'auth_failure')).toHaveLength(1);
-    expect(salesmsg.sent.filter((m) => m.message.includes('HubSpot rejected the credentials'))).toHaveLength(1);
+    // The credentials incident is not repeated for every failed run: its recurrences are counted.
+    expect(incidents.filter((i) => i.type === 'auth_failure')).toMatchObject([{ occurrences: 3 }]);
+    // One open dead_letter incident for the job, every failed run counted on it.
+    expect(incidents.filter((i) => i.type === 'dead_letter')).toMatchObject([{ subject: 'sync_hubspot', occurrences: 3 }]);
+    expect(salesmsg.sent.filter((m) => m.message.includes('HubSpot rejected the credentials'))).toHaveLength(0);
+
+    // The token works again: the next sync resolves the source's incidents and the job's.
+    expect((await sys.ops.runJob('sync_hubspot')).outcome).toBe('succeeded');
+    const after = (await listIncidents(sys.store.db)).filter((i) => incidents.some((o) => o.id === i.id));
+    expect(after.map((i) => i.status)).toEqual(after.map(() => 'resolved'));
+    expect(after.find((i) => i.type === 'source_unreachable')!.resolved_reason).toMatch(/^hubspot synced/);
+    expect(after.find((i) => i.type === 'dead_letter')!.resolved_reason).toMatch(/^sync_hubspot succeeded/);
   });
 
   it('write_enabled off: the job is skipped with that reason and nothing is fetched or written', async () => {
@@ -209,7 +215,12 @@ describe('sync failures and controls (SQLite)', () => {
     for (let i = 1; i <= 300; i++) hubspot.touch(String(i), new Date(Date.UTC(2026, 9, 1, 0, 0, i)).toISOString());
     hubspot.fail({ delayMs: 1500 }, { delayMs: 1500 }, { delayMs: 1500 });
     const { workflowId } = await sys.ops.startJob('sync_hubspot');
-    await expect.poll(async () => (await getSourceSync(sys.store.db, 'hubspot'))!.run_pages, { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(1);
+    // This run's first page committed (run_pages of a run that completed before stays as it was).
+    const firstPageIn = async () => {
+      const row = (await getSourceSync(sys.store.db, 'hubspot'))!;
+      return row.status === 'running' && row.lease_holder === workflowId && row.run_pages >= 1;
+    };
+    await expect.poll(firstPageIn, { timeout: 20_000, interval: 100 }).toBe(true);
     await sys.ops.changeControls({ killSwitch: true, actor: 'test', reason: 'stop everything' });
     try {
       const result = await sys.ops.jobResult(workflowId);
@@ -302,21 +313,31 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
 
   const recent = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
 
-  it('sync_n8n: 3+ failures of one workflow make one repeated_failures incident, never two within the hour', async () => {
+  it('sync_n8n: 3+ failures of one workflow open one incident for it; later failures count on it; a clean sync lets the resolver close it', async () => {
+    const type = 'n8n_workflow_failures';
     n8n.addFailures('wf-billing', 3, recent(30));
     n8n.addFailures('wf-crm', 2, recent(20));
     const first = await sys.ops.runJob('sync_n8n');
     expect(first).toMatchObject({ outcome: 'succeeded', output: { items: 5, pages: 3 } });
-    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.type === 'repeated_failures');
+    const incidents = (await listIncidents(sys.store.db)).filter((i) => i.type === type);
     expect(incidents).toHaveLength(1);
-    expect(incidents[0]).toMatchObject({ severity: 'WARN', title: 'Workflow wf-billing failed 3 times', related_workflow_id: 'wf-billing' });
+    expect(incidents[0]).toMatchObject({ severity: 'WARN', title: 'Workflow wf-billing failed 3 times', subject: 'wf-billing', job: 'sync_n8n', occurrences: 1 });
 
-    // Only executions since the last sync count; and the hour's incident is not repeated.
-    n8n.addFailures('wf-billing', 4, recent(5));
+    // Only executions since the last sync count; a workflow still failing counts on its incident,
+    // one under the threshold (wf-crm) opens none.
+    n8n.addFailures('wf-billing', 1, recent(5));
     n8n.addFailures('wf-crm', 1, recent(5));
     const second = await sys.ops.runJob('sync_n8n');
-    expect(second.output).toMatchObject({ items: 5 });
-    expect((await listIncidents(sys.store.db)).filter((i) => i.type === 'repeated_failures')).toHaveLength(1);
+    expect(second.output).toMatchObject({ items: 2 });
+    const open = (await listIncidents(sys.store.db)).filter((i) => i.type === type);
+    expect(open).toMatchObject([{ subject: 'wf-billing', occurrences: 2, status: 'open', title: 'Workflow wf-billing failed 1 times' }]);
+
+    // A sync that finds wf-billing clean, then the update step: resolved, with the reason.
+    expect((await sys.ops.runJob('sync_n8n')).outcome).toBe('succeeded');
+    const updated = await updateIncidents({ config: sys.config, store: sys.store, client: sys.client, logger: createLogger('silent'), now: () => new Date() }, new Date());
+    expect(updated.resolved.filter((r) => r.type === type)).toEqual([
+      { id: open[0]!.id, type, subject: 'wf-billing', reason: expect.stringMatching(/^n8n synced at .* with no failure of workflow wf-billing$/) },
+    ]);
   });
 
   it('periodic_scan syncs all four sources in parallel; chat keeps only the operator\'s messages, offset persisted', async () => {
@@ -382,9 +403,16 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
       expect(letter).toMatchObject({ job: 'periodic_scan', category: 'external_api', error: result.error });
       const incidents = await listIncidents(sys.store.db);
       expect(incidents.find((i) => i.type === 'dead_letter' && i.related_workflow_id === result.workflowId)).toBeDefined();
-      // Each auth failure alerts once, as its source's; the scan adds no second credentials alert.
-      expect(incidents.filter((i) => i.type === 'auth_failure' && i.job === 'periodic_scan')).toEqual([]);
-      expect(incidents.filter((i) => i.type === 'auth_failure').map((i) => i.job).sort()).toEqual(expect.arrayContaining(['sync_chat', 'sync_n8n']));
+      // Each auth failure is its source's, recorded under the job that ran the sync (chat has no
+      // job of its own); the scan adds no second credentials incident of its own.
+      const auth = incidents.filter((i) => i.type === 'auth_failure' && i.related_workflow_id === result.workflowId);
+      expect(auth.map((i) => [i.subject, i.job]).sort()).toEqual([
+        ['source:chat', 'periodic_scan'],
+        ['source:n8n', 'periodic_scan'],
+      ]);
+      expect(incidents.filter((i) => i.job === 'sync_chat' || i.subject === 'sync_chat')).toEqual([]);
+      // Step 5 ran and named what it looked at.
+      expect(result.output).toMatchObject({ incidents: { checked: expect.any(Number), failed: [] } });
     } finally {
       for (const fake of [notion, n8n, telegram]) fake.clearFaults();
     }

@@ -44,7 +44,7 @@ describe('Telegram 409 Conflict on the chat sync (SQLite)', () => {
     telegram.webhookUrl = null;
     expect(chatOf(result.output)).toMatchObject({ outcome: 'failed', category: 'auth' });
     expect(telegram.requests.length - before).toBe(1);
-    const alert = (await listIncidents(sys.store.db)).find((i) => i.dedupe_key === 'auth_failure:sync_chat');
+    const alert = (await listIncidents(sys.store.db)).find((i) => i.type === 'auth_failure' && i.subject === 'source:chat');
     expect(alert?.body).toMatch(/webhook is set for this bot.*deleteWebhook/);
     expect(telegram.pending()).toBe(1);
   });
