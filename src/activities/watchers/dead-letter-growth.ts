@@ -55,7 +55,8 @@ export const deadLetterGrowthWatcher: Watcher = {
     const g = await deadLetterGrowth(db, since, now);
     const growth = g.openNow - g.openThen;
     const figures = `${g.openThen} -> ${g.openNow} open dead letters in ${windowHours} h (${g.created} new, ${g.resolved} resolved)`;
-    if (growth < minGrowth) return { findings: [], summary: figures };
+    const cleared = `open dead letters no longer growing over ${windowHours} h`;
+    if (growth < minGrowth) return { findings: [], summary: figures, cleared };
     return {
       findings: [
         {
@@ -66,6 +67,7 @@ export const deadLetterGrowthWatcher: Watcher = {
         },
       ],
       summary: figures,
+      cleared,
     };
   },
 };

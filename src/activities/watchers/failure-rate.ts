@@ -56,6 +56,7 @@ export const failureRateWatcher: Watcher = {
       summary:
         `${findings.length} of ${jobs.size} job(s) over ${percent}% failed in ${windowHours} h; ` +
         `${tooFew} with fewer than ${minRuns} runs not judged; skipped runs not counted`,
+      cleared: `failed share back at or under ${percent}% in ${windowHours} h (or fewer than ${minRuns} runs)`,
     };
   },
 };

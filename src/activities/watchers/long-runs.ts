@@ -98,6 +98,7 @@ export const longRunsWatcher: Watcher = {
       summary: findings.length
         ? `${findings.length} job(s) with runs over their time limit in ${settings.windowMinutes} min`
         : `no run over its time limit in ${settings.windowMinutes} min (${rows.length} over ${seconds(floorMs)} checked)`,
+      cleared: `no run over its time limit in the last ${settings.windowMinutes} min`,
     };
   },
 };

@@ -94,6 +94,7 @@ export function createQueueDepthWatcher(readBacklogs: BacklogReader = temporalBa
       return {
         findings,
         summary: `deepest of ${backlogs.length} task queue(s): ${deepest}; open dead letters: ${deadLetters} (max ${max})`,
+        cleared: `back at or under ${max} waiting`,
       };
     },
   };

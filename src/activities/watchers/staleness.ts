@@ -180,6 +180,7 @@ export function createStalenessWatcher(readSchedules: ScheduleReader = temporalS
       return {
         findings,
         summary: `${findings.length} of ${judged.length} judged job(s) stale` + (skipped.length ? `; not judged (${skipped.join('; ')})` : ''),
+        cleared: `succeeded within ${factor} x its cadence + ${graceMinutes} min, or paused or unscheduled`,
       };
     },
   };
