@@ -65,11 +65,12 @@ describe('pre-checks before every job', () => {
     }
   });
 
-  it('jobs not built yet end skipped "not implemented", recorded in the audit log', async () => {
+  it('no job of the catalogue is left "not implemented": run_watchers, the last one built, runs and is audited', async () => {
     const result = await sys.ops.runJob('run_watchers');
-    expect(result).toMatchObject({ outcome: 'skipped', reason: 'not implemented' });
+    expect(result).toMatchObject({ job: 'run_watchers', outcome: 'succeeded' });
+    expect(result.reason).not.toBe(SKIP_REASONS.notImplemented);
     const [row] = await listAudit(sys.store.db, { job: 'run_watchers', limit: 1 });
-    expect(row).toMatchObject({ workflow_id: result.workflowId, outcome: 'skipped', action_type: 'system' });
+    expect(row).toMatchObject({ workflow_id: result.workflowId, outcome: 'succeeded', action_type: 'system' });
   });
 
   it('periodic_scan with no data source configured ends skipped "not configured"', async () => {
