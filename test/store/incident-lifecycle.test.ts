@@ -3,7 +3,14 @@
  * (type, subject) with its recurrences counted, at most one alert per type per hour, ack and
  * resolve with their refusals and audit rows, and the resolvers' bulk resolution.
  */
+import type { Client } from '@temporalio/client';
 import { expect, it } from 'vitest';
+import { JOB_INCIDENT_TYPES } from '../../src/activities/framework';
+import { RESOLVED_TYPES, updateIncidents } from '../../src/activities/resolvers';
+import { N8N_WORKFLOW_FAILURES } from '../../src/activities/sources/n8n';
+import { SOURCE_INCIDENT_TYPES } from '../../src/activities/sync';
+import { configSchema } from '../../src/config';
+import { createLogger } from '../../src/logger';
 import {
   acknowledgeIncident,
   incidentState,
@@ -15,8 +22,15 @@ import {
   reportIncident,
   resolveIncidentBy,
   resolveIncidentsOf,
+  insertAudit,
+  insertDeadLetter,
+  insertHealthCheck,
+  listDeadLetters,
   migrateToLatest,
+  openNotification,
   openStore,
+  raiseIncident,
+  recordReplayOutcome,
   type IncidentReport,
   type Store,
 } from '../../src/store';
@@ -173,5 +187,126 @@ forEachStore((store, dialect) => {
     const after = await openIncidentCounts(store().db);
     expect(after.SEV1).toEqual({ open: before.SEV1.open + 1, acknowledged: before.SEV1.acknowledged + 1 });
     expect(after.INFO).toEqual(before.INFO);
+  });
+});
+
+/**
+ * The resolvers (periodic_scan's update step) on both databases: each type resolves when what it
+ * reported cleared after its last occurrence, with the reason, and stays open otherwise.
+ */
+forEachStore((store) => {
+  const T = Date.parse('2026-11-24T10:00:00.000Z');
+  const min = (m: number): Date => new Date(T + m * 60_000);
+  const deps = () => ({ config: configSchema.parse({}), store: store(), client: undefined as unknown as Client, logger: createLogger('silent'), now: () => min(100) });
+  const raise = (type: string, subject: string, m: number, job?: string) =>
+    reportIncident(store().db, { type, subject, job, severity: 'WARN', title: `${type} ${subject}`, body: '', now: min(m) });
+  const audit = (job: string, outcome: 'succeeded' | 'failed', m: number) =>
+    insertAudit(store().db, {
+      ts: min(m).toISOString(),
+      action: job,
+      action_type: 'system',
+      success: outcome === 'succeeded' ? 1 : 0,
+      outcome,
+      error: null,
+      duration_ms: 1,
+      input_data: '{}',
+      output_data: null,
+      workflow_id: `${job}-wf-${m}`,
+      actor: 'schedule',
+      reason: null,
+    });
+  const syncRow = (source: string, m: number, over: Record<string, unknown>) =>
+    store()
+      .db.insertInto('data_source_sync')
+      .values({ source_name: source as 'notion', updated_at: min(m).toISOString(), last_sync_completed_at: min(m).toISOString(), ...over })
+      .execute();
+  const stateOf = async (id: number) => (await listIncidents(store().db, { limit: 1000 })).find((i) => i.id === id);
+
+  it('every incident type a producer of ours reports has a resolver', () => {
+    for (const type of [...JOB_INCIDENT_TYPES, ...SOURCE_INCIDENT_TYPES, N8N_WORKFLOW_FAILURES, 'health_alert', 'morning_call_failing']) {
+      expect(RESOLVED_TYPES.has(type), type).toBe(true);
+    }
+  });
+
+  it('job incidents: resolved by a success after their last occurrence, not by one before; dead letters by their letters', async () => {
+    await audit('rv_job', 'succeeded', 0);
+    const streak = await raise('consecutive_failures', 'rv_job', 5);
+    const auth = await raise('auth_failure', 'rv_job', 5);
+    const letter = await raise('dead_letter', 'rv_job', 5);
+    await insertDeadLetter(store().db, { created_at: min(5).toISOString(), job: 'rv_job', workflow_type: 'rv_job', workflow_id: 'rv-1', input: '{}', error: 'x', category: 'internal', attempts: 1 });
+    // A letter left for a person (exhausted) is not resolved either.
+    await insertDeadLetter(store().db, { created_at: min(5).toISOString(), job: 'rv_job_2', workflow_type: 'rv_job_2', workflow_id: 'rv-2', input: '{}', error: 'x', category: 'internal', attempts: 1 });
+    const exhausted = (await listDeadLetters(store().db, {})).find((l) => l.workflow_id === 'rv-2')!;
+    await recordReplayOutcome(store().db, exhausted.id, { succeeded: false, exhausted: true, now: min(6), countsAsAttempt: true });
+    const letter2 = await raise('dead_letter', 'rv_job_2', 6);
+
+    let updated = await updateIncidents(deps(), min(10));
+    expect(updated.resolved.map((r) => r.id)).not.toEqual(expect.arrayContaining([streak.id]));
+    for (const id of [streak.id, auth.id, letter.id, letter2.id]) expect(await stateOf(id)).toMatchObject({ status: 'open' });
+
+    await audit('rv_job', 'succeeded', 20);
+    updated = await updateIncidents(deps(), min(30));
+    const mine = updated.resolved.filter((r) => r.subject === 'rv_job');
+    expect(mine.map((r) => r.type).sort()).toEqual(['auth_failure', 'consecutive_failures', 'dead_letter']);
+    expect(mine.every((r) => /^rv_job succeeded at 2026-11-24T10:20:00.000Z \(rv_job-wf-20\)$/.test(r.reason))).toBe(true);
+    expect(await stateOf(streak.id)).toMatchObject({ status: 'resolved', resolved_by: 'periodic_scan', resolved_at: min(30).toISOString() });
+    expect(await stateOf(letter2.id)).toMatchObject({ status: 'open' });
+
+    // Its letter resolved (replayed): the dead_letter incident resolves, with that reason.
+    await recordReplayOutcome(store().db, exhausted.id, { succeeded: true, now: min(40), countsAsAttempt: false });
+    updated = await updateIncidents(deps(), min(41));
+    expect(updated.resolved.find((r) => r.id === letter2.id)).toMatchObject({ reason: 'every dead letter of rv_job_2 is resolved' });
+  });
+
+  it('source incidents: resolved once the source synced after them; a legacy row (no subject) by its job', async () => {
+    const unreachable = await raise('source_unreachable', 'source:notion', 5, 'periodic_scan');
+    const auth = await raise('auth_failure', 'source:hubspot', 5, 'sync_hubspot');
+    // A row from before the lifecycle: no subject, its sync job named.
+    const { id: legacy } = await raiseIncident(store().db, { type: 'source_unreachable', severity: 'WARN', title: 'old', body: '', job: 'sync_hubspot', now: min(5) });
+    await syncRow('notion', 20, { consecutive_failures: 0, last_sync_success: 1 });
+    await syncRow('hubspot', 20, { consecutive_failures: 2, last_sync_success: 0 });
+    let updated = await updateIncidents(deps(), min(30));
+    expect(updated.resolved.filter((r) => [unreachable.id, auth.id, legacy].includes(r.id))).toEqual([
+      { id: unreachable.id, type: 'source_unreachable', subject: 'source:notion', reason: 'notion synced at 2026-11-24T10:20:00.000Z' },
+    ]);
+    await store().db.updateTable('data_source_sync').set({ consecutive_failures: 0, last_sync_success: 1, updated_at: min(40).toISOString() }).where('source_name', '=', 'hubspot').execute();
+    updated = await updateIncidents(deps(), min(50));
+    expect(updated.resolved.map((r) => r.id).sort()).toEqual(expect.arrayContaining([auth.id, legacy]));
+  });
+
+  it('n8n workflow failures: resolved by a complete n8n sync after the last one that saw the workflow fail', async () => {
+    const wf = await raise(N8N_WORKFLOW_FAILURES, 'wf-rv', 30);
+    await syncRow('n8n', 30, { consecutive_failures: 0, last_sync_success: 1 });
+    let updated = await updateIncidents(deps(), min(31));
+    expect(updated.resolved.map((r) => r.id)).not.toContain(wf.id);
+    await store().db.updateTable('data_source_sync').set({ last_sync_completed_at: min(60).toISOString() }).where('source_name', '=', 'n8n').execute();
+    updated = await updateIncidents(deps(), min(61));
+    expect(updated.resolved.find((r) => r.id === wf.id)?.reason).toBe('n8n synced at 2026-11-24T11:00:00.000Z with no failure of workflow wf-rv');
+  });
+
+  it('health_alert: resolved by a healthy check after it; morning_call_failing by a call that went through', async () => {
+    const health = await raise('health_alert', 'system', 70);
+    const call = await raise('morning_call_failing', 'morning_call', 70);
+    await insertHealthCheck(store().db, { ts: min(65).toISOString(), workflow_id: 'hm-before', healthy: 1, checks: '{}' });
+    await openNotification(store().db, { idempotencyKey: 'rv-call-1', severity: 'INFO', type: 'morning_call', title: 'call', body: '', route: 'call', now: min(75) });
+    let updated = await updateIncidents(deps(), min(80));
+    expect(updated.resolved.map((r) => r.id)).not.toEqual(expect.arrayContaining([health.id]));
+    expect(updated.resolved.map((r) => r.id)).not.toEqual(expect.arrayContaining([call.id]));
+
+    await insertHealthCheck(store().db, { ts: min(85).toISOString(), workflow_id: 'hm-ok', healthy: 1, checks: '{}' });
+    await store().db.updateTable('notifications').set({ status: 'sent' }).where('idempotency_key', '=', 'rv-call-1').execute();
+    updated = await updateIncidents(deps(), min(90));
+    expect(updated.resolved.find((r) => r.id === health.id)?.reason).toBe('health OK again at 2026-11-24T11:25:00.000Z (hm-ok)');
+    expect(updated.resolved.find((r) => r.id === call.id)?.reason).toBe('a morning call went through at 2026-11-24T11:15:00.000Z');
+  });
+
+  it('an incident resolved by hand in between is skipped, not an error', async () => {
+    const hand = await raise('consecutive_failures', 'rv_hand', 95);
+    await audit('rv_hand', 'succeeded', 96);
+    await resolveIncidentBy(store().db, hand.id, { actor: 'operator', reason: 'fixed', now: min(97) });
+    const updated = await updateIncidents(deps(), min(98));
+    expect(updated.resolved.map((r) => r.id)).not.toContain(hand.id);
+    expect(updated.failed).toEqual([]);
+    expect(await stateOf(hand.id)).toMatchObject({ resolved_by: 'operator' });
   });
 });
