@@ -13,7 +13,7 @@ import { ValidationError } from '../errors';
 import { checkNotificationRequest } from '../notification-request';
 import { redact } from '../notifications/redact';
 import { CHANNELS_FOR_ROUTE, gate, routeOf } from '../notifications/routing';
-import { withStoreWaitLimit, writeTransaction, type Channel } from '../store';
+import { reportIncident, withStoreWaitLimit, writeTransaction, type Channel } from '../store';
 import { CONSOLE_RECIPIENT, maskAddress, providerChannels, type Channels } from './channels';
 import type { ActivityDeps } from './deps';
 import type { NotificationRequest } from './notify';
@@ -27,6 +27,17 @@ export interface DirectAlert {
   body: string;
   /** The run that raised it. */
   workflowId?: string;
+  /**
+   * Record it as an incident of type `kind` once the store is back, so that it is listed and its
+   * resolver resolves it. Absent when something else records it (a failed run's recordRun).
+   */
+  incident?: { subject: string; job?: string };
+}
+
+/** The directAlert workflow's input: the SEV1 message, and the incident to record afterwards. */
+export interface DirectAlertInput {
+  request: NotificationRequest;
+  incident?: { subject: string; job?: string };
 }
 
 export interface DirectAlertStarted {
@@ -78,11 +89,12 @@ export async function startDirectAlert(deps: Pick<ActivityDeps, 'client' | 'conf
     body: alert.body,
     workflowId: alert.workflowId,
   };
+  const input: DirectAlertInput = { request, ...(alert.incident ? { incident: alert.incident } : {}) };
   try {
     await deps.client.workflow.start(DIRECT_ALERT_WORKFLOW, {
       workflowId,
       taskQueue: deps.config.temporal.taskQueue,
-      args: [request],
+      args: [input],
       // Neither a running nor a finished delivery of this window may be joined or repeated.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -154,6 +166,31 @@ export function createDirectAlertActivities(deps: ActivityDeps, channels: Channe
     },
 
     /**
+     * Records a direct alert as its incident once the store takes writes again (the workflow
+     * retries this until it does). Never routed: the operator has had it already.
+     */
+    async recordDirectAlert(args: { input: DirectAlertInput; sent: DirectAlertSent }): Promise<{ incidentId: number }> {
+      const { input, sent } = args;
+      const checked = checkNotificationRequest(input?.request);
+      if (!checked.ok) throw new ValidationError(checked.error);
+      const subject = input.incident?.subject;
+      if (typeof subject !== 'string' || subject.trim() === '') throw new ValidationError('recordDirectAlert: incident.subject must be a non-empty string');
+      const request = checked.value;
+      const how = sent.status === 'sent' ? `Sent directly by ${sent.channel} to ${sent.recipient}` : `Not sent: ${sent.reason}`;
+      const raised = await reportIncident(store.db, {
+        type: request.type,
+        subject,
+        severity: request.severity,
+        title: request.title,
+        body: `${request.body}\n${how}, while the store could not take it (${request.idempotencyKey}).`,
+        job: input.incident?.job,
+        relatedWorkflowId: request.workflowId,
+        now: now(),
+      });
+      return { incidentId: raised.id };
+    },
+
+    /**
      * A job run that failed reaches the operator at once even when the store cannot record it:
      * with a store that takes writes, recordRun raises the alert; without one, it goes directly.
      */
@@ -182,6 +219,7 @@ export type DirectAlertActivities = ReturnType<typeof createDirectAlertActivitie
 /** None of them may wait for the store at the activity boundary: the store is why they run. */
 const DIRECT_ALERT_ACTIVITIES: Record<keyof DirectAlertActivities, true> = {
   sendDirectAlert: true,
+  recordDirectAlert: true,
   alertRunFailedDirect: true,
 };
 export const DIRECT_ALERT_ACTIVITY_NAMES: ReadonlySet<string> = new Set(Object.keys(DIRECT_ALERT_ACTIVITIES));

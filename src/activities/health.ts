@@ -243,6 +243,8 @@ export function createHealthActivities(deps: ActivityDeps, notifier: Notifier) {
         title: `${HEALTH_ALERT.title} (the store cannot record it)`,
         body: `${formatHealthReport(report)}\nThe store did not take the alert: ${storeError}`,
         workflowId,
+        // Listed and resolved like any health alert once the store is back.
+        incident: { subject: HEALTH_ALERT.subject, job: 'health_monitor' },
       });
     },
   };

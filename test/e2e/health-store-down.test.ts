@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { sqlitePath } from '../../src/config';
 import type { JobResult } from '../../src/definitions';
 import { createLogger } from '../../src/logger';
-import { listIncidents, openStore, type Store } from '../../src/store';
+import { listIncidents, listNotifications, openStore, type Store } from '../../src/store';
 import { createWorker, type OpsWorker } from '../../src/worker';
 import { startCommsFakes, OPERATOR_PHONE, type CommsFakes } from '../helpers/comms';
 import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
@@ -87,12 +87,22 @@ describe('health_monitor with the SQLite store locked by another process', () =>
       expect(healthOutput(r1!).direct!.workflowId).toBe(healthOutput(r2!).direct!.workflowId);
       expect(healthOutput(r3!).direct!.workflowId).not.toBe(healthOutput(r1!).direct!.workflowId);
       expect(sms).toHaveLength(2);
-      // Nothing went through the store-backed router for it.
-      expect((await listIncidents(sys.store.db, {})).filter((i) => i.type === 'health_alert')).toEqual([]);
 
-      // The store is back: the next run records a healthy system and sends nothing.
+      // Once the store is back, the alerts sent directly are recorded on the health alert incident (not routed again)...
+      const healthAlerts = async () => (await listIncidents(sys.store.db, {})).filter((i) => i.type === 'health_alert');
+      await expect.poll(async () => (await healthAlerts())[0]?.occurrences, { timeout: 90_000, interval: 500 }).toBe(2);
+      const [recorded] = await healthAlerts();
+      expect(recorded).toMatchObject({ subject: 'system', severity: 'SEV1', status: 'open', job: 'health_monitor' });
+      expect(recorded!.body).toMatch(/^store: .*locked/m);
+      expect(recorded!.body).toMatch(/Sent directly by sms to \+…\d{4}, while the store could not take it/);
+      expect(await listNotifications(sys.store.db, { limit: 100 })).toEqual([]);
+
+      // ...and the next run, healthy, resolves it: the store recovered. It sends nothing.
       const after = healthOutput(await sys.ops.runJob('health_monitor'));
-      expect(after).toMatchObject({ healthy: true, recorded: true });
+      expect(after).toMatchObject({ healthy: true, recorded: true, resolved: [recorded!.id] });
+      const [resolved] = await healthAlerts();
+      expect(resolved).toMatchObject({ status: 'resolved', resolved_by: 'health_monitor' });
+      expect(resolved!.resolved_reason).toMatch(/^health OK again: store recovered/);
       expect(sms).toHaveLength(2);
     } finally {
       await lock?.release();
@@ -219,6 +229,14 @@ describe('health_monitor with the PostgreSQL store going down', () => {
     expect(healthOutput(r1!)).toMatchObject({ healthy: false, recorded: false, alerted: true, direct: { started: true }, report: { store: { ok: false } } });
     expect(healthOutput(r2!)).toMatchObject({ healthy: false, recorded: false, alerted: false, direct: { started: false } });
     expect(healthOutput(r3!)).toMatchObject({ healthy: false, recorded: false, alerted: true, direct: { started: true } });
+    expect(sms).toHaveLength(2);
+
+    // Recorded once the store is back, then resolved by the next healthy run.
+    const healthAlerts = async () => (await listIncidents(sys.store.db, {})).filter((i) => i.type === 'health_alert');
+    await expect.poll(async () => (await healthAlerts())[0]?.occurrences, { timeout: 90_000, interval: 500 }).toBe(2);
+    expect((await healthAlerts())[0]).toMatchObject({ subject: 'system', severity: 'SEV1', status: 'open' });
+    expect(healthOutput(await sys.ops.runJob('health_monitor'))).toMatchObject({ healthy: true, resolved: [(await healthAlerts())[0]!.id] });
+    expect((await healthAlerts())[0]!.resolved_reason).toMatch(/^health OK again: store recovered/);
     expect(sms).toHaveLength(2);
   }, 240_000);
 
