@@ -16,7 +16,11 @@ import type { Watcher, WatcherFinding } from './types';
 export const STALENESS_INCIDENT = 'stale_job';
 
 const DAY_MS = 24 * 3_600_000;
-const DESCRIBE_DEADLINE_MS = 5000;
+/**
+ * DescribeSchedule asks the schedule's own workflow; just after a create, or on a loaded server,
+ * that takes seconds (5 s was exceeded in tests). Well inside the activity's timeout.
+ */
+const DESCRIBE_DEADLINE_MS = 20_000;
 /** How many distinct outcomes (and reasons) the finding names; the rest are counted. */
 const MAX_REASONS = 3;
 const MAX_REASON_CHARS = 160;
