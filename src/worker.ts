@@ -30,8 +30,8 @@ export interface OpsWorker {
 
 /**
  * One worker on the jobs task queue with every workflow and activity, and one per data source
- * that runs only that source's page activity. The server holds each source queue to the API's
- * limit (maxTaskQueueActivitiesPerSecond) across every worker process polling it.
+ * that runs only that source's page and health-check activities. The server holds each source
+ * queue to the API's limit (maxTaskQueueActivitiesPerSecond) across every worker process polling it.
  */
 export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
   const { config } = deps;

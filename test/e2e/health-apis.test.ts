@@ -164,6 +164,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await sys?.close();
     });
 
+    it('a hand-started directAlert with a bad input fails at once, naming what is wrong, and sends nothing', async () => {
+      const start = (args: unknown, id: string) =>
+        sys.client.workflow.execute('directAlert', { taskQueue: sys.config.temporal.taskQueue, workflowId: `${id}-${dialect}`, args: [args] }).then(
+          () => 'completed',
+          (err: unknown) => String((err as { cause?: { message?: string } }).cause?.message),
+        );
+      expect(await start({ request: { idempotencyKey: 'k', severity: 'LOUD', type: 't', title: 'x', body: '' } }, 'bad-severity')).toMatch(/Invalid notification: severity/);
+      expect(await start({ request: { idempotencyKey: 'k', severity: 'SEV1', type: 't', title: 'x', body: '' }, incident: { subject: 42 } }, 'bad-subject')).toMatch(
+        /incident\.subject must be a non-empty string/,
+      );
+      expect(await start(null, 'no-input')).toMatch(/Invalid notification/);
+    });
+
     it('reports the APIs that are down as unhealthy and the unconfigured one as not configured', async () => {
       const output = outputOf(await sys.ops.runJob('health_monitor'));
       expect(output).toMatchObject({ healthy: false, alerted: true });
