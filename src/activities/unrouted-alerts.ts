@@ -24,6 +24,8 @@ export async function routeUnalertedIncidents(deps: ActivityDeps, notifier: Noti
     .where('archived', '=', 0)
     // One the operator already resolved needs no late alert.
     .where('status', '=', 'open')
+    // Kept quiet on purpose (its type's hourly window), not lost.
+    .where('alert_withheld', 'is', null)
     .where((eb) => eb.not(eb.exists(eb.selectFrom('notifications').select('notifications.id').whereRef('notifications.incident_id', '=', 'incidents.id'))))
     .orderBy('id')
     .limit(BATCH)

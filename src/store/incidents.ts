@@ -182,7 +182,7 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
   }
   const open = await tx
     .selectFrom('incidents')
-    .select(['id', 'occurrences', 'severity', 'related_workflow_id', 'created_at'])
+    .select(['id', 'occurrences', 'severity', 'related_workflow_id', 'alert_withheld'])
     .where('type', '=', type)
     .where('subject', '=', subject)
     .where('status', '=', 'open')
@@ -201,10 +201,10 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
     // The run that opened it, retried: its alert may have been lost with the first try, so it is
     // handed to the router again (which sends it once, keyed on the incident).
     const openedByThisRun = sameRun && open.occurrences === 1;
-    const alert = openedByThisRun && !(await otherOfTypeWithinWindow(tx, type, open.severity, new Date(open.created_at), open.id));
+    const alert = openedByThisRun && open.alert_withheld === null;
     return { id: open.id, created: false, alert, occurrences, severity };
   }
-  const recentOfType = await otherOfTypeWithinWindow(tx, type, report.severity, report.now);
+  const alertedOfType = await alertedOfTypeWithinWindow(tx, type, report.severity, report.now);
   const row = await tx
     .insertInto('incidents')
     .values({
@@ -218,28 +218,31 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
       dedupe_key: null,
       job: report.job ?? null,
       related_workflow_id: report.relatedWorkflowId ?? null,
+      // Recorded, so that neither the lost-alert sweep nor a retry alerts it after all.
+      alert_withheld: alertedOfType === undefined ? null : `incident #${alertedOfType} of this type alerted within the hour`,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { id: row.id, created: true, alert: !recentOfType, occurrences: 1, severity: report.severity };
+  return { id: row.id, created: true, alert: alertedOfType === undefined, occurrences: 1, severity: report.severity };
 }
 
 /**
- * Whether an incident of `type` other than `except`, at least as urgent as `severity`, was created
- * in the alert window ending at `at`. A less urgent one does not mute it: a job's INFO dead letter
- * must not keep the digest's SEV1 failure from alerting.
+ * The incident of `type`, at least as urgent as `severity`, that alerted in the window ending at
+ * `at`, if any. A less urgent one does not mute it: a job's INFO dead letter must not keep the
+ * digest's SEV1 failure from alerting.
  */
-async function otherOfTypeWithinWindow(tx: Kysely<Database>, type: string, severity: Severity, at: Date, except?: number): Promise<boolean> {
+async function alertedOfTypeWithinWindow(tx: Kysely<Database>, type: string, severity: Severity, at: Date): Promise<number | undefined> {
   const asUrgent = INCIDENT_SEVERITY_ORDER.filter((s) => SEVERITY_RANK[s] <= SEVERITY_RANK[severity]);
-  let query = tx
+  const query = tx
     .selectFrom('incidents')
     .select('id')
     .where('type', '=', type)
     .where('severity', 'in', asUrgent)
     .where('created_at', '>', new Date(at.getTime() - INCIDENT_TYPE_ALERT_WINDOW_MS).toISOString())
-    .where('created_at', '<=', at.toISOString());
-  if (except !== undefined) query = query.where('id', '!=', except);
-  return (await query.limit(1).executeTakeFirst()) !== undefined;
+    .where('created_at', '<=', at.toISOString())
+    // Only one that alerted mutes: a withheld one must not stretch the window past its hour.
+    .where('alert_withheld', 'is', null);
+  return (await query.limit(1).executeTakeFirst())?.id;
 }
 
 /** Who changes an incident's state, and why; both land in the audit log. */

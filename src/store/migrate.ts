@@ -303,6 +303,8 @@ function incidentLifecycle(t: Types): string[] {
     add('acknowledged_reason text'),
     add('resolved_by text'),
     add('resolved_reason text'),
+    // Why a new incident was not alerted (another of its type alerted within the hour); null when it was.
+    add('alert_withheld text'),
     // The database itself keeps "one open incident per key", whatever races the callers have.
     `create unique index incidents_one_open on incidents (type, subject) where status = 'open' and subject is not null`,
     `create index incidents_type_created on incidents (type, created_at)`,

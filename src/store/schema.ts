@@ -68,6 +68,8 @@ export interface IncidentsTable {
   acknowledged_reason: string | null;
   resolved_by: string | null;
   resolved_reason: string | null;
+  /** Why this new incident was not alerted (its type's hourly window); null when it was. */
+  alert_withheld: string | null;
 }
 
 export const DEAD_LETTER_STATUSES = ['open', 'replaying', 'resolved', 'exhausted'] as const;

@@ -90,6 +90,20 @@ forEachStore((store, dialect) => {
     expect(await reportIncident(store().db, report({ type: 'lc_window_other', subject: 's1', now: at(1) }))).toMatchObject({ alert: true });
   });
 
+  it('a withheld incident records why, stays quiet when its run retries, and does not stretch its type\'s window', async () => {
+    const type = 'lc_withheld';
+    const a = await reportIncident(store().db, report({ type, subject: 's1', relatedWorkflowId: 'wf-a', now: at(0) }));
+    const b = await reportIncident(store().db, report({ type, subject: 's2', relatedWorkflowId: 'wf-b', now: at(59) }));
+    expect([a.alert, b.alert]).toEqual([true, false]);
+    const rows = await listOpenIncidents(store().db, { type });
+    expect(rows.find((r) => r.id === b.id)?.alert_withheld).toBe(`incident #${a.id} of this type alerted within the hour`);
+    expect(rows.find((r) => r.id === a.id)?.alert_withheld).toBeNull();
+    // The bookkeeping of b's run, retried: still not alerted (the first try's verdict stands).
+    expect(await reportIncident(store().db, report({ type, subject: 's2', relatedWorkflowId: 'wf-b', now: at(60) }))).toMatchObject({ id: b.id, alert: false, occurrences: 1 });
+    // 61 minutes after the one that alerted: the window is over, though b was 2 minutes ago.
+    expect(await reportIncident(store().db, report({ type, subject: 's3', now: at(61) }))).toMatchObject({ created: true, alert: true });
+  });
+
   it('a less urgent incident of the type does not mute a more urgent one within the hour', async () => {
     const type = 'lc_window_severity';
     expect(await reportIncident(store().db, report({ type, subject: 'sync_hubspot', severity: 'INFO', now: at(0) }))).toMatchObject({ alert: true });

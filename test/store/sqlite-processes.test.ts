@@ -60,7 +60,15 @@ describe('sqlite shared by several processes', () => {
 
   it('migrate together: one applies, the others find nothing to do', async () => {
     const applied = await contend<string[]>('migrate');
-    expect(applied.flat()).toEqual(['001_ops_core', '002_data_syncs', '003_notifications', '004_append_only']);
+    expect(applied.flat()).toEqual([
+      '001_ops_core',
+      '002_data_syncs',
+      '003_notifications',
+      '004_append_only',
+      '005_incident_lifecycle',
+      '006_api_request_windows',
+      '007_watcher_indexes',
+    ]);
     expect(await migrateToLatest(store)).toEqual([]);
   });
 
