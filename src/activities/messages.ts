@@ -25,7 +25,8 @@ import {
   type NotificationRow,
 } from '../store';
 import type { ActivityDeps } from './deps';
-import { raiseAlert, type NotificationOutcome, type Notifier } from './notify';
+import { reportAlert } from './alerts';
+import { type NotificationOutcome, type Notifier } from './notify';
 
 const DAY_MS = 24 * 3600_000;
 const OVERNIGHT_MS = 12 * 3600_000;
@@ -188,15 +189,16 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
       });
       const failedMornings = await failedCallsInARow();
       if (failedMornings >= config.comms.morningCall.failuresAlert) {
-        await raiseAlert(deps, notifier, {
+        // One open incident while the mornings keep failing (each counted on it); a call that goes
+        // through resolves it (resolvers.ts), and the next streak alerts again.
+        await reportAlert(deps, notifier, {
           type: 'morning_call_failing',
+          subject: 'morning_call',
           severity: 'SEV1',
           title: `The morning call failed ${failedMornings} mornings in a row`,
           body: `Last error: ${args.callError}`,
           job: 'morning_call',
           relatedWorkflowId: args.workflowId,
-          dedupeKey: 'morning_call_failing',
-          dedupeWindowMs: DAY_MS - 3600_000,
           now: now(),
         });
       }

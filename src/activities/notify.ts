@@ -19,7 +19,6 @@ import {
   insertAudit,
   isAllowlisted,
   openNotification,
-  raiseIncident,
   recordDecision,
   SETTLED_STATUSES,
   type Channel,
@@ -214,13 +213,6 @@ export async function alertFor(deps: ActivityDeps, notifier: Notifier, incidentI
     args: [request],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-}
-
-/** raiseIncident, then the alert through the router when the incident is new. */
-export async function raiseAlert(deps: ActivityDeps, notifier: Notifier, incident: NewIncident): Promise<{ created: boolean; id: number }> {
-  const raised = await raiseIncident(deps.store.db, incident);
-  if (raised.created) await alertFor(deps, notifier, raised.id, incident);
-  return raised;
 }
 
 export function createNotifyActivities(notifier: Notifier) {

@@ -361,7 +361,7 @@ describe('when sending fails', () => {
     expect(fakes().telegram.sent).toHaveLength(texts + 1);
     expect(fakes().telegram.sent.at(-1)!.text).toMatch(/^Good morning\./);
     const failing = (await listIncidents(sys().store.db)).find((i) => i.type === 'morning_call_failing');
-    expect(failing).toMatchObject({ severity: 'SEV1', title: 'The morning call failed 3 mornings in a row' });
+    expect(failing).toMatchObject({ severity: 'SEV1', subject: 'morning_call', status: 'open', title: 'The morning call failed 3 mornings in a row' });
     await expect
       .poll(() => fakes().salesmsg.sent.some((m) => m.message.includes('3 mornings in a row')), { timeout: 15_000, interval: 200 })
       .toBe(true);
