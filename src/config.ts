@@ -14,6 +14,7 @@ import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
 import { intervalProblem } from './schedules/table';
 import type { SourceName } from './sources';
+import { proposalsConfigSchema } from './proposals-config';
 import { watchersConfigSchema } from './watchers-config';
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
@@ -199,6 +200,8 @@ export const configSchema = z.strictObject({
   comms: commsSchema.prefault({}),
   /** run_watchers' and the production monitors' thresholds (src/watchers-config.ts). */
   watchers: watchersConfigSchema.prefault({}),
+  /** periodic_scan's patterns and proposals (src/proposals-config.ts). */
+  proposals: proposalsConfigSchema.prefault({}),
   retry: z
     .strictObject({
       initialDelayMs: positiveInt.default(2000),

@@ -205,6 +205,9 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
     return { id: open.id, created: false, alert, occurrences, severity };
   }
   const alertedOfType = await alertedOfTypeWithinWindow(tx, type, report.severity, report.now);
+  // A mute quiets the digest's noise; what must reach the operator now (SEV0/SEV1) is never muted.
+  const mutable = report.severity === 'WARN' || report.severity === 'INFO';
+  const mute = alertedOfType === undefined && mutable ? await activeMute(tx, type, report.now) : undefined;
   const row = await tx
     .insertInto('incidents')
     .values({
@@ -219,11 +222,16 @@ export async function reportIncidentIn(tx: Kysely<Database>, report: IncidentRep
       job: report.job ?? null,
       related_workflow_id: report.relatedWorkflowId ?? null,
       // Recorded, so that neither the lost-alert sweep nor a retry alerts it after all.
-      alert_withheld: alertedOfType === undefined ? null : `incident #${alertedOfType} of this type alerted within the hour`,
+      alert_withheld:
+        alertedOfType !== undefined
+          ? `incident #${alertedOfType} of this type alerted within the hour`
+          : mute
+            ? `${type} muted until ${mute.muted_until} (${mute.reason})`
+            : null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { id: row.id, created: true, alert: alertedOfType === undefined, occurrences: 1, severity: report.severity };
+  return { id: row.id, created: true, alert: alertedOfType === undefined && !mute, occurrences: 1, severity: report.severity };
 }
 
 /**
@@ -383,4 +391,57 @@ export async function openIncidentCounts(db: Kysely<Database>): Promise<Record<S
     counts[row.severity] = { open: Number(row.n) - acked, acknowledged: acked };
   }
   return counts;
+}
+
+/** The mute in force for `type` at `at`, if any. SEV0 and SEV1 are never muted: see muteIncidentType. */
+async function activeMute(tx: Kysely<Database>, type: string, at: Date): Promise<{ muted_until: string; reason: string } | undefined> {
+  return tx
+    .selectFrom('incident_mutes')
+    .select(['muted_until', 'reason'])
+    .where('type', '=', type)
+    .where('created_at', '<=', at.toISOString())
+    .where('muted_until', '>', at.toISOString())
+    .orderBy('muted_until', 'desc')
+    .executeTakeFirst();
+}
+
+/**
+ * Mutes a type's alerts until `until`: new incidents of it are still recorded (and listed, and
+ * resolved), with the mute as the reason they were not alerted. Audited. Only WARN and INFO are
+ * muted: a SEV0 or SEV1 incident of a muted type still alerts.
+ */
+export async function muteIncidentType(
+  db: Kysely<Database>,
+  mute: { type: string; until: Date; proposalId?: number } & IncidentDecision,
+): Promise<number> {
+  if (!(mute.until.getTime() > mute.now.getTime())) throw new RangeError('a mute must end after it starts');
+  return writeTransaction(db, async (tx) => {
+    const row = await tx
+      .insertInto('incident_mutes')
+      .values({
+        created_at: mute.now.toISOString(),
+        type: clipText(mute.type, INCIDENT_LIMITS.type),
+        muted_until: mute.until.toISOString(),
+        created_by: clipText(mute.actor, INCIDENT_LIMITS.actor),
+        reason: clipText(mute.reason, INCIDENT_LIMITS.reason),
+        proposal_id: mute.proposalId ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await insertAudit(tx, {
+      ts: mute.now.toISOString(),
+      action: 'incident.mute',
+      action_type: mute.actor === 'system' ? 'system' : 'operator',
+      success: 1,
+      outcome: null,
+      error: null,
+      duration_ms: null,
+      input_data: JSON.stringify({ type: mute.type, until: mute.until.toISOString(), proposal: mute.proposalId ?? null }),
+      output_data: JSON.stringify({ id: row.id }),
+      workflow_id: null,
+      actor: clipText(mute.actor, INCIDENT_LIMITS.actor),
+      reason: clipText(mute.reason, INCIDENT_LIMITS.reason),
+    });
+    return row.id;
+  });
 }

@@ -15,6 +15,8 @@ import {
   NOTIFICATION_ROUTES,
   NOTIFICATION_STATUSES,
   NOTIFY_TABLES,
+  PROPOSAL_STATUSES,
+  PROPOSAL_TABLES,
   SOURCE_NAMES,
   SYNC_TABLES,
   WATCHER_TABLES,
@@ -333,6 +335,43 @@ function apiRequestWindows(dialect: Dialect): string[] {
   ];
 }
 
+function proposalTables(t: Types): string[] {
+  return [
+    `create table proposals (
+       id ${t.id},
+       ${t.ts('created_at')} not null,
+       kind text not null,
+       subject text not null,
+       title text not null,
+       rationale text not null,
+       evidence ${t.json} not null,
+       confidence real not null check (confidence >= 0 and confidence <= 1),
+       action ${t.json} not null,
+       status text not null default 'pending' check (status in (${list(PROPOSAL_STATUSES)})),
+       ${t.ts('expires_at')} not null,
+       ${t.ts('decided_at')},
+       decided_by text,
+       decision_reason text,
+       ${t.ts('applied_at')},
+       apply_result text,
+       ${flag('archived', 'default 0')},
+       ${t.ts('archived_at')})`,
+    // One pending proposal per (kind, subject), whatever races the scans have.
+    `create unique index proposals_one_pending on proposals (kind, subject) where status = 'pending'`,
+    `create index proposals_created on proposals (created_at)`,
+    `create index proposals_status on proposals (status, kind, subject)`,
+    `create table incident_mutes (
+       id ${t.id},
+       ${t.ts('created_at')} not null,
+       type text not null,
+       ${t.ts('muted_until')} not null,
+       created_by text not null,
+       reason text not null,
+       proposal_id integer)`,
+    `create index incident_mutes_type on incident_mutes (type, muted_until)`,
+  ];
+}
+
 /** Names sort in the order they apply; never edit one that has shipped, add the next. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   const run = (statements: string[]) => async (db: Kysely<unknown>) => {
@@ -362,6 +401,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         `create index dead_letters_status on dead_letters (status)`,
       ]),
     },
+    '008_proposals': { up: run([...proposalTables(TYPES[dialect]), ...refuseDeletes(dialect, PROPOSAL_TABLES)]) },
   };
 }
 

@@ -14,6 +14,47 @@ export interface Database {
   notification_attempts: NotificationAttemptsTable;
   api_calls: ApiCallsTable;
   api_request_windows: ApiRequestWindowsTable;
+  proposals: ProposalsTable;
+  incident_mutes: IncidentMutesTable;
+}
+
+export const PROPOSAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'applied'] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+
+/** What periodic_scan proposes to the operator; decided with who and why, never deleted. */
+export interface ProposalsTable {
+  id: Generated<number>;
+  created_at: string;
+  kind: string;
+  subject: string;
+  title: string;
+  rationale: string;
+  /** JSON: [{ table, id }] of the rows the pattern rests on. */
+  evidence: string;
+  confidence: number;
+  /** JSON: the ProposalAction (src/proposal-actions.ts). */
+  action: string;
+  status: Generated<ProposalStatus>;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  applied_at: string | null;
+  /** What applying it did, or why it could not. */
+  apply_result: string | null;
+  archived: Generated<number>;
+  archived_at: string | null;
+}
+
+/** An incident type whose new incidents are recorded but not alerted until `muted_until`. */
+export interface IncidentMutesTable {
+  id: Generated<number>;
+  created_at: string;
+  type: string;
+  muted_until: string;
+  created_by: string;
+  reason: string;
+  proposal_id: number | null;
 }
 
 export interface AgentControlsTable {
@@ -291,4 +332,5 @@ export const NOTIFY_TABLES = ['comm_allowlist', 'notifications', 'notification_a
 export const WATCHER_TABLES = ['api_request_windows'] as const;
 
 /** Every table of ops data: the database refuses DELETE (and TRUNCATE) on each. */
-export const OPS_TABLES = [...CORE_TABLES, ...SYNC_TABLES, ...NOTIFY_TABLES, ...WATCHER_TABLES] as const;
+export const PROPOSAL_TABLES = ['proposals', 'incident_mutes'] as const;
+export const OPS_TABLES = [...CORE_TABLES, ...SYNC_TABLES, ...NOTIFY_TABLES, ...WATCHER_TABLES, ...PROPOSAL_TABLES] as const;

@@ -43,6 +43,7 @@ const ALL_MIGRATIONS = [
   '005_incident_lifecycle',
   '006_api_request_windows',
   '007_watcher_indexes',
+  '008_proposals',
 ];
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
@@ -200,6 +201,26 @@ forEachStore((store, dialect) => {
       .execute();
     await db.insertInto('api_calls').values({ hour: '2026-01-01T00', service: 'notion', calls: 1 }).execute();
     await db.insertInto('api_request_windows').values({ at_second: 1_767_225_600, service: 'notion', endpoint: '', requests: 1, throttled: 0, failed: 0 }).execute();
+    await db
+      .insertInto('proposals')
+      .values({
+        created_at: now,
+        kind: 'flaky_job',
+        subject: 'sync_n8n',
+        title: 't',
+        rationale: 'r',
+        evidence: '[]',
+        confidence: 0.8,
+        action: '{"kind":"record_only","note":"n"}',
+        expires_at: now,
+        decided_at: null,
+        decided_by: null,
+        decision_reason: null,
+        applied_at: null,
+        apply_result: null,
+      })
+      .execute();
+    await db.insertInto('incident_mutes').values({ created_at: now, type: 'x', muted_until: now, created_by: 'me', reason: 'r', proposal_id: null }).execute();
   }
 
   it('the database itself refuses DELETE on every ops table, and the rows stay', async () => {

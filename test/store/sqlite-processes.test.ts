@@ -68,6 +68,7 @@ describe('sqlite shared by several processes', () => {
       '005_incident_lifecycle',
       '006_api_request_windows',
       '007_watcher_indexes',
+      '008_proposals',
     ]);
     expect(await migrateToLatest(store)).toEqual([]);
   });
