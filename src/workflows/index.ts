@@ -9,3 +9,4 @@ export { morning_call } from './morning-call';
 export { deliverNotification } from './deliver-notification';
 export { directAlert } from './direct-alert';
 export { run_watchers } from './run-watchers';
+export { applyProposal } from './apply-proposal';

@@ -8,14 +8,15 @@
  * `proxyActivities<Activities>()`, typed from createActivities(), so a workflow that calls an
  * activity the worker does not register does not compile.
  */
+import type { APPLY_PROPOSAL_WORKFLOW } from '../activities/apply-proposal';
 import type { DIRECT_ALERT_WORKFLOW } from '../activities/direct-alert';
 import type { DELIVER_NOTIFICATION_WORKFLOW } from '../activities/notify';
 import type { CONTROLS_WORKFLOW_TYPE, JobInput, JobResult } from '../definitions';
 import type { JobName } from '../jobs';
 import type * as registered from './index';
 
-/** The workflows that are not jobs: the controls singleton, and one alert's delivery. */
-export type OtherWorkflowName = typeof CONTROLS_WORKFLOW_TYPE | typeof DELIVER_NOTIFICATION_WORKFLOW | typeof DIRECT_ALERT_WORKFLOW;
+/** The workflows that are not jobs: the controls singleton, one alert's delivery, a direct alert, applying a proposal. */
+export type OtherWorkflowName = typeof CONTROLS_WORKFLOW_TYPE | typeof DELIVER_NOTIFICATION_WORKFLOW | typeof DIRECT_ALERT_WORKFLOW | typeof APPLY_PROPOSAL_WORKFLOW;
 
 /** A job's workflow: the schedule starts it with a JobInput, it ends with one JobResult. */
 export type JobWorkflow = (input?: JobInput) => Promise<JobResult>;
