@@ -16,8 +16,10 @@ import {
   listIncidents,
   listNotifications,
   markDelivered,
+  memoryCorrectionsBetween,
   openDeadLetterCount,
   pendingApprovals,
+  proposalCounts,
   runsSince,
   seriousIncidentsSince,
   SETTLED_STATUSES,
@@ -73,18 +75,22 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
     async prepareDigest(args: { day: string }): Promise<DigestPreview> {
       const at = now();
       const since = new Date(at.getTime() - DAY_MS);
-      const [runs, incidents, apiCalls, held, urgent, sent] = await Promise.all([
+      const window = { since, until: at };
+      const [runs, incidents, apiCalls, held, urgent, sent, proposals, waiting, memoryCorrected] = await Promise.all([
         runsSince(db, since),
         seriousIncidentsSince(db, since),
         apiCallsSince(db, since),
         listHeld(db),
         urgentNotificationsSince(db, since),
         settled(digestKey(args.day)),
+        proposalCounts(db, window),
+        pendingApprovals(db, at, { newSince: since, limit: 0 }),
+        memoryCorrectionsBetween(db, window),
       ]);
       const metrics: DigestMetrics = {
-        new_proposals: null,
+        new_proposals: proposals.created,
         new_incidents: incidents,
-        corrections_applied: null,
+        corrections_applied: proposals.applied + memoryCorrected,
         workflows_executed: runs.executed,
         workflows_failed: runs.failed,
         api_calls: apiCalls,
@@ -98,6 +104,8 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
         maxBullets: config.comms.digest.maxBullets,
         secrets: await secrets(),
         heldKept: notifier.consoleOnly() ? held.length : 0,
+        pendingApprovals: { total: waiting.total, new: waiting.new },
+        corrections: { proposalsApplied: proposals.applied, memoryCorrected },
       });
       return {
         day: args.day,
@@ -137,16 +145,26 @@ export function createMessageActivities(deps: ActivityDeps, notifier: Notifier) 
     async prepareCallScript(args: { day: string }): Promise<CallPreview> {
       const at = now();
       const since = new Date(at.getTime() - OVERNIGHT_MS);
-      const [runs, open, deadLetters, approvals, call, text] = await Promise.all([
+      const overnight = { since, until: at };
+      const [runs, open, deadLetters, waiting, proposals, memoryCorrected, call, text] = await Promise.all([
         runsSince(db, since),
         listIncidents(db, { status: 'open', limit: 50 }),
         openDeadLetterCount(db),
-        pendingApprovals(db),
+        pendingApprovals(db, at, { limit: 3 }),
+        proposalCounts(db, overnight),
+        memoryCorrectionsBetween(db, overnight),
         settled(callKey(args.day)),
         settled(callTextKey(args.day)),
       ]);
       const made = call ?? text;
-      const sentences = callSentences({ runs, open, deadLetters, approvals, day: args.day });
+      const sentences = callSentences({
+        runs,
+        open,
+        deadLetters,
+        approvals: { total: waiting.total, titles: waiting.newest.map((p) => p.title) },
+        corrections: proposals.applied + memoryCorrected,
+        day: args.day,
+      });
       const script = fitScript(sentences, { ...config.comms.morningCall, secrets: await secrets() });
       return {
         day: args.day,

@@ -60,7 +60,10 @@ export interface CallFacts {
   runs: { executed: number; failed: number };
   open: { severity: string; title: string }[];
   deadLetters: number;
-  approvals: { title: string }[];
+  /** Proposals waiting for a decision (pending, not expired): how many, and the newest few titles. */
+  approvals: { total: number; titles: string[] };
+  /** Overnight: proposals applied plus memory items the operator corrected. */
+  corrections: number;
 }
 
 const SEVERITY_WORDS: Record<string, string> = { SEV0: 'Critical', SEV1: 'Urgent', WARN: 'Warning', INFO: 'Note' };
@@ -81,6 +84,9 @@ export function callSentences(facts: CallFacts): ScriptSentence[] {
   if (facts.deadLetters > 0) {
     out.push({ section: overnight, text: `${plural(facts.deadLetters, 'run')} wait in the dead-letter queue.`, importance: 50 });
   }
+  if (facts.corrections > 0) {
+    out.push({ section: overnight, text: `${plural(facts.corrections, 'correction')} applied.`, importance: 30 });
+  }
 
   const ranked = [...facts.open].sort((a, b) => (INCIDENT_IMPORTANCE[b.severity] ?? 0) - (INCIDENT_IMPORTANCE[a.severity] ?? 0));
   const urgent = ranked.filter((i) => i.severity === 'SEV0' || i.severity === 'SEV1').length;
@@ -97,13 +103,17 @@ export function callSentences(facts: CallFacts): ScriptSentence[] {
     });
   });
 
+  const waiting = facts.approvals.total;
   out.push({
     section: approvals,
-    text: facts.approvals.length === 0 ? 'Nothing is waiting for your approval.' : `${plural(facts.approvals.length, 'item')} await your approval.`,
+    text:
+      waiting === 0
+        ? 'There is nothing to approve.'
+        : `${plural(waiting, 'proposal')} ${waiting === 1 ? 'waits' : 'wait'} for your approval.`,
     importance: 65,
   });
-  facts.approvals.slice(0, 3).forEach((a, i) => {
-    out.push({ section: approvals, text: `Awaiting approval: ${a.title.replace(/[.\s]+$/, '')}.`, importance: 35 - i });
+  facts.approvals.titles.slice(0, 3).forEach((title, i) => {
+    out.push({ section: approvals, text: `Awaiting approval: ${title.replace(/[.\s]+$/, '')}.`, importance: 35 - i });
   });
   out.push({ section: 'closing', text: 'That is all for now.', importance: 10 });
   return out;

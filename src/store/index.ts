@@ -110,7 +110,7 @@ export {
   type MemoryWrite,
   type WriteCounts,
 } from './memory';
-export { runsSince, seriousIncidentsSince, openDeadLetterCount, urgentNotificationsSince, pendingApprovals } from './reports';
+export { runsSince, seriousIncidentsSince, openDeadLetterCount, urgentNotificationsSince, pendingApprovals, memoryCorrectionsBetween, CORRECTION_REASON } from './reports';
 export {
   offerProposal,
   decideProposal,

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 import type { NotificationRow } from './notifications';
+import type { ProposalRow } from './proposals';
 
 /** Job runs that ended since `since` (skipped ones ran too), and how many failed. */
 export async function runsSince(db: Kysely<Database>, since: Date): Promise<{ executed: number; failed: number }> {
@@ -51,14 +52,39 @@ export function urgentNotificationsSince(db: Kysely<Database>, since: Date): Pro
     .execute();
 }
 
-/** Notifications that ask for the operator's approval and have not reached them in a digest yet. */
-export function pendingApprovals(db: Kysely<Database>): Promise<NotificationRow[]> {
-  return db
-    .selectFrom('notifications')
-    .selectAll()
-    .where('requires_approval', '=', 1)
-    .where('status', 'in', ['held', 'pending', 'failed'])
-    .where('archived', '=', 0)
-    .orderBy('created_at', 'desc')
-    .execute();
+/**
+ * Proposals waiting for the operator's decision: pending and not expired at `now` (an expired one
+ * can no longer be approved). The total, how many of them were made after `newSince`, and the
+ * newest `limit`.
+ */
+export async function pendingApprovals(
+  db: Kysely<Database>,
+  now: Date,
+  options: { newSince?: Date; limit?: number } = {},
+): Promise<{ total: number; new: number; newest: ProposalRow[] }> {
+  const at = now.toISOString();
+  const since = (options.newSince ?? now).toISOString();
+  const waiting = () => db.selectFrom('proposals').where('status', '=', 'pending').where('expires_at', '>', at).where('archived', '=', 0);
+  const [count, newest] = await Promise.all([
+    waiting()
+      .select((eb) => [eb.fn.countAll<number | string>().as('total'), eb.fn.count<number | string>('id').filterWhere('created_at', '>', since).as('new')])
+      .executeTakeFirstOrThrow(),
+    waiting().selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit ?? 5).execute(),
+  ]);
+  return { total: Number(count.total), new: Number(count.new), newest };
+}
+
+/** The reason a memory item carries once the operator corrected it (opsctl memory correct). */
+export const CORRECTION_REASON = 'correction';
+
+/** Memory items the operator corrected in (since, until]: rows superseded with the reason `correction`. */
+export async function memoryCorrectionsBetween(db: Kysely<Database>, window: { since: Date; until: Date }): Promise<number> {
+  const row = await db
+    .selectFrom('memory_items')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('superseded_reason', '=', CORRECTION_REASON)
+    .where('superseded_at', '>', window.since.toISOString())
+    .where('superseded_at', '<=', window.until.toISOString())
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -129,7 +129,7 @@ describe('the daily digest of a system that has done nothing yet', () => {
     // Nothing ran or called a provider before this run; the one incident is the WARN planted above
     // (held alerts raise none, and INFO incidents would not count).
     expect(digest!.text).toContain('Runs: 0 (0 failed) · New incidents: 1 · API calls: 0');
-    expect(digest!.text).toContain('Proposals: not tracked yet · Corrections applied: not tracked yet');
+    expect(digest!.text).toContain('No new proposals; nothing to approve.\nNo corrections applied.');
     for (const secret of [PLANTED_HUBSPOT_TOKEN, fakes().telegram.token, OPERATOR_PHONE]) expect(digest!.text).not.toContain(secret);
     expect(await listNotifications(sys().store.db, { status: 'held' })).toHaveLength(0);
     const { day } = result.output as { day: string };
@@ -269,7 +269,7 @@ describe('the daily digest once it went out today', () => {
     expect(out.stdout).toContain('Daily digest for');
     expect(out.stdout).toContain("today's digest was already sent");
     const json = await opsctl('--json', 'digest', 'preview');
-    expect(json.json()).toMatchObject({ metrics: { workflows_executed: expect.any(Number) as number, new_proposals: null } });
+    expect(json.json()).toMatchObject({ metrics: { workflows_executed: expect.any(Number) as number, new_proposals: 0, corrections_applied: 0 } });
     expect(fakes().received()).toBe(before);
     const status = (await opsctl('--json', 'status')).json() as { comms: unknown };
     expect(status.comms).toEqual({ channels: ['telegram'], allowlisted: 2, held: 0 });

@@ -79,25 +79,27 @@ describe('redaction', () => {
 
 describe('the digest', () => {
   const metrics: DigestMetrics = {
-    new_proposals: null,
+    new_proposals: 0,
     new_incidents: 3,
-    corrections_applied: null,
+    corrections_applied: 0,
     workflows_executed: 40,
     workflows_failed: 2,
     api_calls: 120,
   };
+  const quiet = { pendingApprovals: { total: 0, new: 0 }, corrections: { proposalsApplied: 0, memoryCorrected: 0 } };
   const items = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ severity: 'WARN' as const, title: `item ${i}`, createdAt: `2026-11-23T0${i % 10}:00:00.000Z` }));
 
   it('has at most the configured bullets, says how many more, and every metric', () => {
-    const digest = formatDigest({ day: '2026-11-23', timeZone: 'America/Chicago', metrics, items: items(8), maxBullets: 5, secrets: [] });
+    const digest = formatDigest({ day: '2026-11-23', timeZone: 'America/Chicago', metrics, items: items(8), maxBullets: 5, secrets: [], ...quiet });
     expect(digest.bullets).toHaveLength(5);
     expect(digest.more).toBe(3);
     expect(digest.text.split('\n').filter((l) => l.startsWith('• '))).toHaveLength(5);
     expect(digest.text).toContain('Runs: 40 (2 failed)');
     expect(digest.text).toContain('New incidents: 3');
     expect(digest.text).toContain('API calls: 120');
-    expect(digest.text).toContain('Proposals: not tracked yet');
+    expect(digest.text).toContain('No new proposals; nothing to approve.');
+    expect(digest.text).toContain('No corrections applied.');
     expect(digest.text).toContain('(+3 more');
   });
 
@@ -107,12 +109,12 @@ describe('the digest', () => {
       { severity: 'WARN' as const, title: 'call to +15551234567 failed', createdAt: '2026-11-23T01:00:00.000Z' },
       { severity: 'WARN' as const, title: 'token mytoken-value leaked', createdAt: '2026-11-23T01:00:00.000Z' },
     ];
-    const digest = formatDigest({ day: '2026-11-23', timeZone: 'UTC', metrics, items: secretItems, maxBullets: 5, secrets: ['mytoken-value'] });
+    const digest = formatDigest({ day: '2026-11-23', timeZone: 'UTC', metrics, items: secretItems, maxBullets: 5, secrets: ['mytoken-value'], ...quiet });
     for (const secret of ['pat-na1-aaaa', '+15551234567', 'mytoken-value']) expect(digest.text).not.toContain(secret);
   });
 
   it('a digest going to the console says its held alerts stay held; one through a real channel says nothing of it', () => {
-    const base = { day: '2026-11-23', timeZone: 'UTC', metrics, items: items(8), maxBullets: 5, secrets: [] };
+    const base = { day: '2026-11-23', timeZone: 'UTC', metrics, items: items(8), maxBullets: 5, secrets: [], ...quiet };
     expect(formatDigest({ ...base, heldKept: 8 }).text).toContain(
       'Console only (no provider configured): 8 held alerts stay held for the first digest sent through a real channel.',
     );
@@ -120,8 +122,33 @@ describe('the digest', () => {
     expect(formatDigest(base).text).not.toContain('Console only');
   });
 
+  it('says in whole sentences what the proposals and corrections of the window were', () => {
+    const digest = (created: number, pending: { total: number; new: number }, proposalsApplied = 0, memoryCorrected = 0) =>
+      formatDigest({
+        day: '2026-11-23',
+        timeZone: 'UTC',
+        metrics: { ...metrics, new_proposals: created, corrections_applied: proposalsApplied + memoryCorrected },
+        items: [],
+        maxBullets: 5,
+        secrets: [],
+        pendingApprovals: pending,
+        corrections: { proposalsApplied, memoryCorrected },
+      }).text.split('\n');
+    const [, , proposals, corrections] = digest(2, { total: 2, new: 2 }, 1, 0);
+    expect(proposals).toBe('2 new proposals wait for your approval: opsctl proposals list.');
+    expect(corrections).toBe('1 correction applied (1 approved proposal).');
+    expect(digest(1, { total: 1, new: 1 })[2]).toBe('1 new proposal waits for your approval: opsctl proposals list.');
+    // Two wait, but one of them is older than the window: the sentence does not call both new.
+    expect(digest(2, { total: 2, new: 1 })[2]).toBe('2 new proposals; 2 proposals wait for your approval: opsctl proposals list.');
+    expect(digest(0, { total: 3, new: 0 })[2]).toBe('No new proposals; 3 proposals wait for your approval: opsctl proposals list.');
+    expect(digest(4, { total: 0, new: 0 })[2]).toBe('4 new proposals; nothing to approve.');
+    expect(digest(0, { total: 0, new: 0 }, 2, 3)[3]).toBe('5 corrections applied (2 approved proposals and 3 memory corrections).');
+    expect(digest(0, { total: 0, new: 0 }, 0, 1)[3]).toBe('1 correction applied (1 memory correction).');
+    expect(digest(0, { total: 0, new: 0 })[3]).toBe('No corrections applied.');
+  });
+
   it('says so when nothing needs attention', () => {
-    expect(formatDigest({ day: '2026-11-23', timeZone: 'UTC', metrics, items: [], maxBullets: 5, secrets: [] }).text).toContain(
+    expect(formatDigest({ day: '2026-11-23', timeZone: 'UTC', metrics, items: [], maxBullets: 5, secrets: [], ...quiet }).text).toContain(
       'Nothing needs your attention.',
     );
   });
@@ -136,7 +163,8 @@ describe('the morning call script', () => {
       severity: i % 3 === 0 ? 'SEV1' : 'WARN',
       title: `A fairly long incident title number ${i} describing what went wrong overnight in some detail`,
     })),
-    approvals: Array.from({ length: approvals }, (_, i) => ({ title: `Proposal ${i} to update the canonical refund procedure` })),
+    approvals: { total: approvals, titles: Array.from({ length: Math.min(approvals, 3) }, (_, i) => `Proposal ${i} to update the canonical refund procedure`) },
+    corrections: 0,
   });
   const limits = { maxSeconds: 60, wordsPerMinute: 150, secrets: [] };
 
@@ -146,6 +174,18 @@ describe('the morning call script', () => {
     expect(new Set(script.sentences.map((s) => s.section))).toEqual(
       new Set(['opening', 'overnight_activity', 'critical_incidents', 'pending_approvals', 'closing']),
     );
+  });
+
+  it('says how many proposals wait for approval, or that there is nothing to approve, and the corrections of the night', () => {
+    const text = (approvals: number, corrections = 0) => fitScript(callSentences({ ...facts(0, approvals), corrections }), limits).text;
+    expect(text(0)).toContain('There is nothing to approve.');
+    expect(text(1)).toContain('1 proposal waits for your approval. Awaiting approval: Proposal 0 to update the canonical refund procedure.');
+    // The count is of all that wait, not of the titles read out.
+    expect(text(7)).toContain('7 proposals wait for your approval.');
+    expect(text(7).match(/Awaiting approval:/g)).toHaveLength(3);
+    expect(text(0, 1)).toContain('1 correction applied.');
+    expect(text(0, 4)).toContain('4 corrections applied.');
+    expect(text(0)).not.toContain('correction');
   });
 
   it('never runs past 60 s at 150 words a minute, dropping whole sentences, least important first', () => {
