@@ -29,6 +29,8 @@ import {
 import { describeConnectFailure, describeFailure } from './cli/errors';
 import { formatControls, formatProgress, formatSchedules, formatStatus, table } from './cli/format';
 import { registerIncidents } from './cli/incidents';
+import { registerMemory } from './cli/memory';
+import { registerProposals } from './cli/proposals';
 import { actorOf, whoOf, withWho, type Action, type Context, type Output, type WhoOptions } from './cli/plan';
 
 export interface CliIo {
@@ -306,6 +308,8 @@ function buildProgram(
     });
 
   registerIncidents(program, { command, setPlan, env });
+  registerProposals(program, { command, setPlan, env });
+  registerMemory(program, { command, setPlan, env });
 
   const allowlist = command(program, 'allowlist', 'the addresses messages may go to (everything else is refused)');
   command(allowlist, 'list', 'allowlisted addresses')

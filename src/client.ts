@@ -71,6 +71,12 @@ import {
   type Store,
 } from './store';
 import type { opsControls } from './workflows/controls';
+import { describeAction, proposalActionSchema, type ProposalAction } from './proposal-actions';
+import { startApplyProposal } from './proposal-apply-start';
+import { decideProposal, getProposal, ProposalStateError, type EvidenceRef, type ProposalRow } from './store/proposals';
+import { PROPOSAL_STATUSES, type ProposalStatus } from './store/schema';
+import { correctMemoryItem, listMemoryItems, MemoryCorrectionError, type MemoryItemRow } from './store/memory';
+import type { ApplyProposalResult } from './workflows/apply-proposal';
 
 export class OpsClientError extends Error {
   override readonly name: string = 'OpsClientError';
@@ -209,6 +215,52 @@ export function manualWorkflowId(job: JobName, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15);
   return `${job}-manual-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** A proposal as the client hands it out: its action and evidence read, and its state now. */
+export interface ProposalView extends Omit<ProposalRow, 'action' | 'evidence'> {
+  /** The status, except that a pending one past its time reads `expired` before the sweep marks it. */
+  state: ProposalStatus;
+  /** null when the stored action fails its schema (it is never carried out then). */
+  action: ProposalAction | null;
+  /** What approving it does, in one line. */
+  does: string;
+  evidence: EvidenceRef[];
+}
+
+export interface ProposalQuery {
+  /** Default pending (and not yet past its time). */
+  status?: ProposalStatus;
+  /** 1 to PROPOSAL_LIST_MAX; default PROPOSAL_LIST_DEFAULT. */
+  limit?: number;
+}
+
+export const PROPOSAL_LIST_DEFAULT = 50;
+export const PROPOSAL_LIST_MAX = 1000;
+
+/** A proposal that cannot take the decision: no such id, not pending, or expired. Nothing was changed. */
+export class ProposalChangeRefused extends OpsClientError {
+  override readonly name = 'ProposalChangeRefused';
+}
+
+/** How an apply workflow ended, as `opsctl proposals approve --wait` prints it. */
+export interface ProposalApplyOutcome {
+  workflowId: string;
+  outcome: 'applied' | 'failed';
+  result?: string;
+  error?: string;
+  proposal: ProposalView;
+}
+
+/** A memory item and its history (oldest first), as `opsctl memory show` prints it. */
+export interface MemoryItemHistory {
+  key: string;
+  current: MemoryItemRow | undefined;
+  history: MemoryItemRow[];
+}
+
+/** What a person may correct a memory item to: bounded so one command cannot bloat the store. */
+export const MEMORY_VALUE_MAX_LENGTH = 10_000;
+export const MEMORY_KEY_MAX_LENGTH = 300;
 
 export class OpsClient {
   constructor(
@@ -537,6 +589,110 @@ export class OpsClient {
     }
   }
 
+  // ---- proposals ----
+
+  /** Proposals newest first; by default the ones waiting for a decision. Archived ones never. */
+  async listProposals(query: ProposalQuery = {}, now = new Date()): Promise<ProposalView[]> {
+    const { status, limit } = parseProposalQuery(query);
+    const at = now.toISOString();
+    let select = this.store.db.selectFrom('proposals').selectAll().where('archived', '=', 0);
+    // A pending one past its time is expired, whether or not the sweep has marked it yet.
+    if (status === 'pending') select = select.where('status', '=', 'pending').where('expires_at', '>', at);
+    else if (status === 'expired') select = select.where((eb) => eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', at)])]));
+    else select = select.where('status', '=', status);
+    const rows = await select.orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((row) => proposalView(row, now));
+  }
+
+  async getProposal(id: number, now = new Date()): Promise<ProposalView> {
+    const row = await getProposal(this.store.db, parseProposalId(id));
+    if (!row) throw new ProposalChangeRefused(`no proposal #${id}`);
+    return proposalView(row, now);
+  }
+
+  /**
+   * Approves a pending proposal (audited proposal.approve) and starts the workflow that carries
+   * out its action, or records it (record_only); returns that workflow's id. Refused (nothing
+   * changed) when it does not exist, is not pending or has expired.
+   */
+  async approveProposal(id: number, who: Who, now = new Date()): Promise<{ proposal: ProposalView; workflowId: string }> {
+    const row = await this.decideProposal(id, 'approve', who, now);
+    try {
+      const workflowId = await startApplyProposal(this.temporal, this.config.temporal.taskQueue, row.id);
+      return { proposal: proposalView(row, now), workflowId };
+    } catch (err) {
+      throw new Error(
+        `proposal #${row.id} is approved, but its apply workflow could not be started: ${(err as Error).message}; \`opsctl proposals apply ${row.id}\` starts it`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Starts (again) the apply workflow of an approved proposal not applied yet: after a failed start, or a run the kill switch stopped. */
+  async applyProposal(id: number, now = new Date()): Promise<{ proposal: ProposalView; workflowId: string }> {
+    const proposal = await this.getProposal(id, now);
+    if (proposal.status !== 'approved') throw new ProposalChangeRefused(`proposal #${proposal.id} is ${proposal.status}, not approved: only an approved one is applied`);
+    const workflowId = await startApplyProposal(this.temporal, this.config.temporal.taskQueue, proposal.id);
+    return { proposal, workflowId };
+  }
+
+  /** Rejects a pending proposal (audited proposal.reject); its (kind, subject) then cools down. */
+  async rejectProposal(id: number, who: Who, now = new Date()): Promise<ProposalView> {
+    return proposalView(await this.decideProposal(id, 'reject', who, now), now);
+  }
+
+  /** Waits for an apply workflow and reads the proposal after it. */
+  async proposalApplyResult(workflowId: string, id: number): Promise<ProposalApplyOutcome> {
+    let ended: Pick<ProposalApplyOutcome, 'outcome' | 'result' | 'error'>;
+    try {
+      const result = (await this.temporal.workflow.getHandle(workflowId).result()) as ApplyProposalResult;
+      ended = { outcome: 'applied', result: result.result };
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      ended = { outcome: 'failed', error: err.cause?.message ?? err.message };
+    }
+    return { workflowId, ...ended, proposal: await this.getProposal(id) };
+  }
+
+  private async decideProposal(id: number, verdict: 'approve' | 'reject', who: Who, now: Date): Promise<ProposalRow> {
+    const checkedId = parseProposalId(id);
+    const { actor, reason } = parseWho(who);
+    try {
+      return await decideProposal(this.store.db, checkedId, verdict, { actor, reason, now });
+    } catch (err) {
+      if (err instanceof ProposalStateError) throw new ProposalChangeRefused(escapeUnprintable(err.message), { cause: err });
+      throw err;
+    }
+  }
+
+  // ---- memory ----
+
+  /** The current item of a key and every earlier version, oldest first. */
+  async memoryItem(key: string): Promise<MemoryItemHistory> {
+    const checked = parseMemoryKey(key);
+    const history = await listMemoryItems(this.store.db, { key: checked, includeSuperseded: true, limit: 1000 });
+    if (history.length === 0) throw new OpsClientError(`no memory item with key "${clip(escapeUnprintable(checked), 100)}"`);
+    return { key: checked, current: history.find((r) => r.superseded_at === null), history };
+  }
+
+  /**
+   * Corrects a memory item: the current one is superseded (reason `correction`) by one holding
+   * `value`; nothing is deleted. Audited memory.correct with who and why. An unknown key is refused.
+   */
+  async correctMemory(key: string, value: unknown, who: Who, now = new Date()) {
+    const checked = parseMemoryKey(key);
+    const { actor, reason } = parseWho(who);
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new OpsClientError('value: a JSON value (text, number, object, ...)');
+    if (text.length > MEMORY_VALUE_MAX_LENGTH) throw new OpsClientError(`value: at most ${MEMORY_VALUE_MAX_LENGTH} characters as JSON, not ${text.length}`);
+    try {
+      return await correctMemoryItem(this.store.db, { key: checked, value, actor, reason, now });
+    } catch (err) {
+      if (err instanceof MemoryCorrectionError) throw new OpsClientError(escapeUnprintable(err.message), { cause: err });
+      throw err;
+    }
+  }
+
   // ---- notifications, allowlist, the daily messages ----
 
   notifications(filter: { status?: NotificationStatus; limit?: number } = {}) {
@@ -680,6 +836,51 @@ export function parseIncidentQuery(query: IncidentQuery): { states: readonly Inc
     if (!INCIDENT_STATES.includes(state)) throw new OpsClientError(`states: "${clip(escapeUnprintable(String(state)), 80)}" is not one of ${INCIDENT_STATES.join(', ')}`);
   }
   return { states: [...new Set(states)], limit, ...(type === undefined ? {} : { type }) };
+}
+
+function parseProposalId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw new OpsClientError(`proposal id: a positive whole number, not ${escapeUnprintable(String(id))}`);
+  return id;
+}
+
+export function parseProposalQuery(query: ProposalQuery): { status: ProposalStatus; limit: number } {
+  const limit = query.limit ?? PROPOSAL_LIST_DEFAULT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > PROPOSAL_LIST_MAX) {
+    throw new OpsClientError(`limit: a whole number from 1 to ${PROPOSAL_LIST_MAX}, not ${escapeUnprintable(String(limit))}`);
+  }
+  const status = query.status ?? 'pending';
+  if (!PROPOSAL_STATUSES.includes(status)) {
+    throw new OpsClientError(`status: "${clip(escapeUnprintable(String(status)), 80)}" is not one of ${PROPOSAL_STATUSES.join(', ')}`);
+  }
+  return { status, limit };
+}
+
+function proposalView(row: ProposalRow, now: Date): ProposalView {
+  const action = proposalActionSchema.safeParse(safeJson(row.action));
+  const evidence = safeJson(row.evidence);
+  return {
+    ...row,
+    state: row.status === 'pending' && row.expires_at <= now.toISOString() ? 'expired' : row.status,
+    action: action.success ? action.data : null,
+    does: action.success ? describeAction(action.data) : 'unreadable action (it is never carried out)',
+    evidence: Array.isArray(evidence) ? (evidence as EvidenceRef[]) : [],
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Memory keys are what the syncs wrote (notion:<id>, hubspot:contact:<id>, ...): one printable line. */
+function parseMemoryKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MEMORY_KEY_MAX_LENGTH || hasUnprintable(key)) {
+    throw new OpsClientError(`key: one line of printable text, 1 to ${MEMORY_KEY_MAX_LENGTH} characters`);
+  }
+  return key;
 }
 
 function requireJob(job: string): JobName {

@@ -4,7 +4,7 @@
  * newlines, ANSI escapes or bidi overrides can neither forge lines nor repaint the terminal.
  */
 import { clip, escapeUnprintable, REASON_MAX_LENGTH, type ControlsView } from '../controls-model';
-import type { IncidentCounts, IncidentView, ScheduleStatus, SourceStatus, SystemStatus } from '../client';
+import type { IncidentCounts, IncidentView, MemoryItemHistory, ProposalView, ScheduleStatus, SourceStatus, SystemStatus } from '../client';
 import type { JobProgress } from '../definitions';
 import { INCIDENT_SEVERITIES } from '../store/schema';
 
@@ -184,4 +184,65 @@ export function formatProgress(p: JobProgress): string {
     ([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
   );
   return printable([p.step, ...detail].join(' '), 2000);
+}
+
+/** One row per proposal: what approving it does, and how sure the scan was. */
+export function formatProposals(proposals: ProposalView[], view: TimeView): string {
+  return table(
+    proposals.map((p) => ({
+      id: p.id,
+      state: p.state,
+      kind: p.kind,
+      subject: p.subject,
+      confidence: p.confidence.toFixed(2),
+      made: formatAgo(p.created_at, view.now),
+      does: p.does,
+      title: p.title,
+    })),
+  );
+}
+
+/** One proposal in full: the rationale keeps its lines, escaped and indented like an incident body. */
+export function formatProposal(p: ProposalView, view: TimeView): string {
+  const at = (iso: string) => `${printable(iso)} (${formatAgo(iso, view.now)})`;
+  const fields: [string, string | undefined][] = [
+    ['kind', printable(p.kind)],
+    ['subject', printable(p.subject)],
+    ['title', printable(p.title)],
+    ['confidence', p.confidence.toFixed(2)],
+    ['approving', printable(p.does)],
+    ['made', at(p.created_at)],
+    [p.state === 'pending' ? 'expires' : 'expiry', p.state === 'pending' || p.state === 'expired' ? at(p.expires_at) : undefined],
+    ['decided', p.decided_at ? `${at(p.decided_at)} by ${printable(p.decided_by ?? '?', 100)}: ${printable(p.decision_reason ?? '')}` : undefined],
+    ['applied', p.applied_at ? at(p.applied_at) : undefined],
+    ['result', p.apply_result === null ? undefined : printable(p.apply_result, 4000)],
+    ['evidence', p.evidence.length ? printable(p.evidence.map((e) => `${e.table}#${e.id}`).join(', '), 2000) : undefined],
+  ];
+  const rationale = p.rationale.split(/\r?\n/).map((line) => `  | ${printable(line, 4000)}`);
+  return [
+    `proposal #${p.id}  ${p.state}`,
+    ...fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(12)}${value}`),
+    'rationale',
+    ...rationale,
+  ].join('\n');
+}
+
+/** A memory item's current value, then every version oldest first with why it was replaced. */
+export function formatMemoryItem(item: MemoryItemHistory): string {
+  const current = item.current;
+  return [
+    `memory ${printable(item.key, 300)}`,
+    current ? `current     v${current.version} (${printable(current.authority)}, ${printable(current.source_type)}) ${printable(current.value, 2000)}` : 'current     none (retired)',
+    'history',
+    table(
+      item.history.map((r) => ({
+        id: r.id,
+        version: r.version,
+        created: r.created_at,
+        value: r.value,
+        replaced: r.superseded_at ?? 'current',
+        why: r.superseded_reason,
+      })),
+    ),
+  ].join('\n');
 }

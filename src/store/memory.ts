@@ -5,8 +5,10 @@
  * Either way a key has one current row (a partial unique index), so a re-sync never duplicates.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { insertAudit } from './audit';
 import type { Database, MemoryAuthority, MemoryItemsTable } from './schema';
+import { isPostgres, writeTransaction } from './tx';
 
 export type MemoryItemRow = Selectable<MemoryItemsTable>;
 
@@ -187,4 +189,59 @@ export async function countMemoryItems(db: Kysely<Database>, sourceType: string)
     .where('source_type', '=', sourceType)
     .executeTakeFirstOrThrow();
   return { current: Number(row.current), all: Number(row.all) };
+}
+
+/** A correction the store cannot take: no current item of that key. Nothing was changed. */
+export class MemoryCorrectionError extends Error {
+  override readonly name = 'MemoryCorrectionError';
+}
+
+export interface MemoryCorrection {
+  key: string;
+  value: unknown;
+  actor: string;
+  reason: string;
+  now: Date;
+}
+
+/**
+ * The operator corrects a memory item: its current row is superseded (reason `correction`) by a
+ * new one holding `value`, keeping its source so the key's history stays one chain. Never a
+ * delete. Audited (memory.correct) in the same transaction. The same value again changes nothing.
+ */
+export async function correctMemoryItem(
+  db: Kysely<Database>,
+  correction: MemoryCorrection,
+): Promise<{ changed: boolean; previous: MemoryItemRow; current: MemoryItemRow }> {
+  return writeTransaction(db, async (tx) => {
+    if (isPostgres(tx)) await sql`select id from memory_items where key = ${correction.key} and superseded_at is null for update`.execute(tx);
+    const [previous] = (await currentByKey(tx, [correction.key])).values();
+    if (!previous) throw new MemoryCorrectionError(`no current memory item with key "${correction.key}"`);
+    const counts = await supersedeMemoryItems(
+      tx,
+      [{ key: previous.key, value: correction.value, authority: previous.authority, sourceType: previous.source_type, sourceId: previous.source_id }],
+      'correction',
+      correction.now,
+    );
+    const current = (await currentByKey(tx, [correction.key])).get(correction.key)!;
+    const changed = counts.changed === 1;
+    if (changed) {
+      await insertAudit(tx, {
+        ts: correction.now.toISOString(),
+        action: 'memory.correct',
+        action_type: 'operator',
+        success: 1,
+        outcome: null,
+        error: null,
+        duration_ms: null,
+        input_data: JSON.stringify({ key: correction.key, from: previous.id, to: current.id }),
+        output_data: JSON.stringify({ version: current.version }),
+        workflow_id: null,
+        actor: correction.actor,
+        reason: correction.reason,
+      });
+    }
+    const retired = await tx.selectFrom('memory_items').selectAll().where('id', '=', previous.id).executeTakeFirstOrThrow();
+    return { changed, previous: retired, current };
+  });
 }
