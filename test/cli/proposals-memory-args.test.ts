@@ -44,7 +44,7 @@ describe('opsctl proposals and memory refuse bad arguments before touching anyth
     [['proposals', 'approve', '3', '--reason', 'r', '--actor', 'a'.repeat(101)], /actor: at most 100 characters/],
     [['proposals', 'approve', '3', '4', '--reason', 'r'], /too many arguments for 'approve'/],
     [['proposals', 'reject', '3', '--reason', 'r\u202eevil'], /contains a control character/],
-    [['proposals', 'apply', '-1'], /unknown option '-1'/],
+    [['proposals', 'apply', '-1'], /proposal id must be a positive whole number, not "-1"/],
     [['memory'], /Usage: opsctl memory/],
     [['memory', 'show'], /missing required argument 'key'/],
     [['memory', 'correct', 'notion:abc', '--value', 'v'], /memory correct needs --reason/],
