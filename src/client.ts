@@ -649,7 +649,10 @@ export class OpsClient {
       ended = { outcome: 'applied', result: result.result };
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
-      ended = { outcome: 'failed', error: err.cause?.message ?? err.message };
+      // The reason is at the bottom: workflow failure > activity failure > what the guard said.
+      let cause: Error = err;
+      for (let depth = 0; cause.cause instanceof Error && depth < 5; depth++) cause = cause.cause;
+      ended = { outcome: 'failed', error: cause.message };
     }
     return { workflowId, ...ended, proposal: await this.getProposal(id) };
   }
