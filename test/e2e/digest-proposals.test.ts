@@ -80,8 +80,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // Memory: one correction in the window, one before it, and a routine supersede (not a correction).
       const item = (key: string, value: string) => ({ key, value, authority: 'canonical' as const, sourceType: 'notion', sourceId: key });
       await supersedeMemoryItems(db, [item('sop:refunds', 'v1'), item('sop:old', 'v1'), item('sop:synced', 'v1')], 'notion_update', ago(50));
-      await supersedeMemoryItems(db, [item('sop:refunds', 'corrected')], 'correction', ago(1));
-      await supersedeMemoryItems(db, [item('sop:old', 'corrected')], 'correction', ago(30));
+      // The operator's path (opsctl memory correct): superseded with the reason `correction`.
+      const who = { actor: 'jonah', reason: 'wrong refund window' };
+      await sys.ops.correctMemory('sop:refunds', 'corrected', who, ago(1));
+      await sys.ops.correctMemory('sop:old', 'corrected', who, ago(30));
       await supersedeMemoryItems(db, [item('sop:synced', 'v2')], 'notion_update', ago(1));
     });
 
