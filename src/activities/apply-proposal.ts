@@ -1,8 +1,23 @@
 /**
  * Carrying out an approved proposal (issue 10 "Approval, and corrections"). The applyProposal
- * workflow reads the proposal, runs its action here, then marks it applied; each activity is
- * idempotent, so a retried one changes nothing twice.
+ * workflow reads the proposal, runs its action here, then marks it applied. Each activity is
+ * idempotent: a retried one (or a second run after a failed one) changes nothing twice.
  */
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { KillSwitchActive, OpsError, ValidationError } from '../errors';
+import { describeAction, type ProposalAction } from '../proposal-actions';
+import { durationMs, intervalProblem } from '../schedules/table';
+import {
+  getProposal,
+  insertAudit,
+  markProposalApplied,
+  muteIncidentType,
+  noteProposalApplyFailure,
+  proposalAction,
+  readControls,
+  ProposalStateError,
+  type ProposalRow,
+} from '../store';
 import type { ActivityDeps } from './deps';
 
 export const APPLY_PROPOSAL_WORKFLOW = 'applyProposal';
@@ -16,6 +31,170 @@ export interface ApplyProposalInput {
   proposalId: number;
 }
 
-export function createApplyProposalActivities(_deps: ActivityDeps) {
-  return {};
+/** The proposal as the workflow needs it: applied already (nothing to do), or approved with its action. */
+export type ProposalToApply =
+  | { id: number; status: 'applied'; result: string }
+  | { id: number; status: 'approved'; action: ProposalAction; decidedBy: string; reason: string };
+
+/** The controls forbid applying now: kill switch, jobs or writes off. Not retried; the proposal stays approved. */
+export class ApplyBlocked extends OpsError {
+  constructor(reason: string) {
+    super(reason, 'kill_switch');
+  }
+}
+
+const ACTOR = 'system';
+
+export function createApplyProposalActivities(deps: ActivityDeps) {
+  const { store, client, now } = deps;
+  const db = store.db;
+
+  /** The spec's prerequisites, read from the store mirror at the start of every writing step. */
+  async function assertMayApply(): Promise<void> {
+    const controls = await readControls(db);
+    if (controls?.killSwitch) throw new KillSwitchActive();
+    if (controls && !controls.jobsEnabled) throw new ApplyBlocked('Jobs are disabled');
+    if (controls && !controls.writeEnabled) throw new ApplyBlocked('Writes are disabled');
+  }
+
+  async function audit(action: string, input: Record<string, unknown>, row: ProposalRow, error?: string): Promise<void> {
+    await insertAudit(db, {
+      ts: now().toISOString(),
+      action,
+      action_type: 'system',
+      success: error ? 0 : 1,
+      outcome: null,
+      error: error ?? null,
+      duration_ms: null,
+      input_data: JSON.stringify({ ...input, proposal: row.id }),
+      output_data: null,
+      workflow_id: applyProposalWorkflowId(row.id),
+      actor: ACTOR,
+      reason: `proposal #${row.id} approved by ${row.decided_by ?? 'unknown'}: ${row.decision_reason ?? ''}`.slice(0, 500),
+    });
+  }
+
+  async function approved(id: number): Promise<ProposalRow> {
+    const row = await getProposal(db, id);
+    if (!row) throw new ValidationError(`no proposal #${id}`);
+    if (row.status !== 'approved') throw new ValidationError(`proposal #${id} is ${row.status}, not approved`);
+    return row;
+  }
+
+  /** Pauses the job's schedule, audited like `opsctl schedules pause` (schedules.pause). */
+  async function pauseSchedule(row: ProposalRow, job: string): Promise<string> {
+    const handle = client.schedule.getHandle(job);
+    const described = await handle.describe().catch((err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) throw new ValidationError(`no schedule ${job}`);
+      throw err;
+    });
+    if (described.state.paused) return `the ${job} schedule was already paused (${described.state.note ?? 'no note'})`;
+    await handle.pause(`proposal #${row.id} (${row.decided_by ?? 'unknown'})`);
+    await audit('schedules.pause', { job }, row);
+    return `paused the ${job} schedule; resume it with opsctl schedules resume ${job}`;
+  }
+
+  /**
+   * Changes the interval of the job's schedule and nothing else: its action (with the definition
+   * fingerprint reconcile compares) stays, so reconcile at boot leaves it alone until the job's
+   * configured definition itself changes (a person's config then wins). Audited (schedules.cadence).
+   */
+  async function setCadence(row: ProposalRow, job: string, every: string): Promise<string> {
+    const problem = intervalProblem(every);
+    if (problem) throw new ValidationError(`set_cadence: ${problem}`);
+    const ms = durationMs(every);
+    const handle = client.schedule.getHandle(job);
+    let before: number | undefined;
+    await handle
+      .update((previous) => {
+        const intervals = previous.spec.intervals ?? [];
+        if (intervals.length !== 1 || (previous.spec.calendars ?? []).length > 0) {
+          throw new ValidationError(`the ${job} schedule does not run at an interval; its cadence is not changed`);
+        }
+        before = durationMs(String(intervals[0]!.every));
+        return {
+          spec: { ...previous.spec, intervals: [{ ...intervals[0]!, every: ms }] },
+          action: previous.action,
+          policies: previous.policies,
+          state: previous.state,
+        };
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ScheduleNotFoundError) throw new ValidationError(`no schedule ${job}`);
+        throw err;
+      });
+    await audit('schedules.cadence', { job, every, beforeMs: before ?? null }, row);
+    return before === ms ? `${job} already ran every ${every}` : `${job} now runs every ${every}`;
+  }
+
+  /** Mutes the type; a mute this proposal made already is not made twice. */
+  async function mute(row: ProposalRow, type: string, hours: number): Promise<string> {
+    const existing = await db.selectFrom('incident_mutes').select(['muted_until']).where('proposal_id', '=', row.id).executeTakeFirst();
+    if (existing) return `new ${type} alerts muted until ${existing.muted_until}`;
+    const at = now();
+    const until = new Date(at.getTime() + hours * 3600_000);
+    await muteIncidentType(db, {
+      type,
+      until,
+      proposalId: row.id,
+      actor: ACTOR,
+      reason: `proposal #${row.id} approved by ${row.decided_by ?? 'unknown'}`,
+      now: at,
+    });
+    return `new ${type} alerts muted until ${until.toISOString()}`;
+  }
+
+  return {
+    /** The proposal to apply: approved (with its checked action), or applied already. */
+    async readProposalToApply(input: ApplyProposalInput): Promise<ProposalToApply> {
+      const row = await getProposal(db, input.proposalId);
+      if (!row) throw new ValidationError(`no proposal #${input.proposalId}`);
+      if (row.status === 'applied') return { id: row.id, status: 'applied', result: row.apply_result ?? '' };
+      if (row.status !== 'approved') throw new ValidationError(`proposal #${row.id} is ${row.status}, not approved: nothing to apply`);
+      let action: ProposalAction;
+      try {
+        action = proposalAction(row);
+      } catch (err) {
+        throw new ValidationError(`proposal #${row.id}: its stored action is not valid (${(err as Error).message.slice(0, 300)})`);
+      }
+      return { id: row.id, status: 'approved', action, decidedBy: row.decided_by ?? 'unknown', reason: row.decision_reason ?? '' };
+    },
+
+    /** Carries out the action; returns what was done, in words. */
+    async applyProposalAction(input: ApplyProposalInput): Promise<string> {
+      await assertMayApply();
+      const row = await approved(input.proposalId);
+      const action = proposalAction(row);
+      switch (action.kind) {
+        case 'pause_schedule':
+          return pauseSchedule(row, action.job);
+        case 'set_cadence':
+          return setCadence(row, action.job, action.every);
+        case 'mute_incident_type':
+          return mute(row, action.type, action.hours);
+        case 'record_only':
+          return `recorded for the operator: ${describeAction(action)}`;
+      }
+    },
+
+    /** Idempotent: a proposal applied already stays as it is. */
+    async recordProposalApplied(input: ApplyProposalInput & { result: string }): Promise<void> {
+      try {
+        await markProposalApplied(db, input.proposalId, input.result, now());
+      } catch (err) {
+        if (err instanceof ProposalStateError) throw new ValidationError(err.message);
+        throw err;
+      }
+    },
+
+    /** The proposal stays approved, with why it was not applied. */
+    async recordProposalApplyFailure(input: ApplyProposalInput & { error: string }): Promise<void> {
+      try {
+        await noteProposalApplyFailure(db, input.proposalId, input.error, now());
+      } catch (err) {
+        if (err instanceof ProposalStateError) throw new ValidationError(err.message);
+        throw err;
+      }
+    },
+  };
 }

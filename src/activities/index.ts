@@ -6,6 +6,8 @@ import { createHealthActivities } from './health';
 import { createMaintenanceActivities } from './maintenance';
 import { createMessageActivities } from './messages';
 import { createNotifier, createNotifyActivities } from './notify';
+import { createProposalActivities } from './proposals';
+import { createApplyProposalActivities } from './apply-proposal';
 import { createResolverActivities } from './resolvers';
 import { createSyncActivities } from './sync';
 import { createWatcherActivities } from './watchers/runner';
@@ -31,6 +33,8 @@ export function createActivities(deps: ActivityDeps, channels: Channels = create
     ...createNotifyActivities(notifier),
     ...createMessageActivities(deps, notifier),
     ...createWatcherActivities(deps, notifier),
+    ...createProposalActivities(deps, notifier),
+    ...createApplyProposalActivities(deps),
   };
 }
 
