@@ -49,6 +49,12 @@ const rateLimitSchema = z.strictObject({
 });
 export type RateLimit = z.infer<typeof rateLimitSchema>;
 
+/**
+ * A source synced successfully less than this many minutes ago is skipped, with that reason, by
+ * whichever job comes next (periodic_scan and the source's own job both sync it). 0: no minimum.
+ */
+const minSyncInterval = z.coerce.number().int().min(0).max(24 * 60);
+
 const sourcesSchema = z.strictObject({
   notion: z
     .strictObject({
@@ -58,6 +64,7 @@ const sourcesSchema = z.strictObject({
       tagsProperty: z.string().min(1).default('Tags'),
       tags: z.array(z.string().min(1)).min(1).default(['SOP', 'Canonical', 'Final']),
       rateLimit: rateLimitSchema.default({ requests: 3, perSeconds: 1, shape: 'average' }),
+      minSyncIntervalMinutes: minSyncInterval.default(0),
     })
     .prefault({}),
   n8n: z
@@ -68,6 +75,8 @@ const sourcesSchema = z.strictObject({
       failureThreshold: positiveInt.default(3),
       pageSize: z.coerce.number().int().min(1).max(250).default(250),
       rateLimit: rateLimitSchema.default({ requests: 5, perSeconds: 1, shape: 'average' }),
+      /** The spec's "Max 1 sync per 30 minutes": sync_n8n and periodic_scan share it. */
+      minSyncIntervalMinutes: minSyncInterval.default(30),
     })
     .prefault({}),
   hubspot: z
@@ -76,10 +85,14 @@ const sourcesSchema = z.strictObject({
       baseUrl: httpUrl.default('https://api.hubapi.com'),
       pageSize: z.coerce.number().int().min(1).max(200).default(100),
       rateLimit: rateLimitSchema.default({ requests: 100, perSeconds: 10, shape: 'window' }),
+      minSyncIntervalMinutes: minSyncInterval.default(0),
     })
     .prefault({}),
   chat: z
-    .strictObject({ rateLimit: rateLimitSchema.default({ requests: 1, perSeconds: 1, shape: 'average' }) })
+    .strictObject({
+      rateLimit: rateLimitSchema.default({ requests: 1, perSeconds: 1, shape: 'average' }),
+      minSyncIntervalMinutes: minSyncInterval.default(0),
+    })
     .prefault({}),
   /** One page is one activity: how long it may take before Temporal retries it elsewhere. */
   pageTimeoutMs: positiveInt.default(60_000),

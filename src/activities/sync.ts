@@ -33,6 +33,8 @@ import type { FetchedPage, RaisedIncident } from './sources/adapter';
 export type SyncBegin =
   | { status: 'not_configured'; missing: string }
   | { status: 'busy'; holder: string }
+  /** Synced successfully less than its minimum interval ago (config sources.<name>.minSyncIntervalMinutes). */
+  | { status: 'recent'; reason: string }
   | { status: 'ready'; resumed: boolean; pages: number; items: number };
 
 export interface SyncProgress {
@@ -78,8 +80,10 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
         now: at,
         leaseMs,
         startCursor: (watermark) => source.startCursor(watermark, at),
+        minIntervalMs: config.sources[args.source].minSyncIntervalMinutes * 60_000,
       });
       if (claim.status === 'busy') return { status: 'busy', holder: claim.holder };
+      if (claim.status === 'recent') return { status: 'recent', reason: recentReason(args.source, claim.lastSyncAt, at, config.sources[args.source].minSyncIntervalMinutes) };
       return { status: 'ready', resumed: claim.resumed, pages: claim.row.run_pages, items: claim.row.run_items };
     },
 
@@ -174,6 +178,12 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       return { consecutiveFailures: row.consecutive_failures, alerted };
     },
   };
+}
+
+/** "n8n synced 12 min ago (at most one sync per 30 min)". */
+export function recentReason(source: SourceName, lastSyncAt: string, now: Date, minMinutes: number): string {
+  const ago = Math.max(0, Math.floor((now.getTime() - new Date(lastSyncAt).getTime()) / 60_000));
+  return `${source} synced ${ago} min ago (at ${lastSyncAt}); at most one sync per ${minMinutes} min`;
 }
 
 /** The subject of a source's incidents. */

@@ -32,7 +32,9 @@ async function lockRow(tx: Kysely<Database>, source: SourceName, now: Date): Pro
 
 export type ClaimResult =
   | { status: 'claimed'; resumed: boolean; row: SourceSyncRow }
-  | { status: 'busy'; holder: string; row: SourceSyncRow };
+  | { status: 'busy'; holder: string; row: SourceSyncRow }
+  /** Synced successfully less than minIntervalMs ago: not claimed (the source's own limit, e.g. n8n's 30 min). */
+  | { status: 'recent'; lastSyncAt: string; row: SourceSyncRow };
 
 export interface ClaimRequest {
   source: SourceName;
@@ -42,6 +44,8 @@ export interface ClaimRequest {
   leaseMs: number;
   /** The cursor a fresh run starts from, given the watermark the last completed run left. */
   startCursor(watermark: string | null): string;
+  /** A fresh run is refused this soon after the last successful one (0 or absent: never). */
+  minIntervalMs?: number;
 }
 
 /**
@@ -57,6 +61,12 @@ export async function claimSourceSync(db: Kysely<Database>, req: ClaimRequest): 
     if (heldByOther) return { status: 'busy', holder: row.lease_holder ?? 'unknown', row };
     const continuing = row.status === 'running' && row.lease_holder === req.holder;
     const resumed = row.cursor !== null;
+    // Decided under the row's lock, so of two jobs claiming at once the second sees the first's
+    // completed run. An unfinished cursor is always resumed: the interval is between fresh runs.
+    const recentSince = new Date(req.now.getTime() - (req.minIntervalMs ?? 0)).toISOString();
+    if (!continuing && !resumed && row.last_outcome === 'succeeded' && row.last_sync_completed_at !== null && row.last_sync_completed_at > recentSince) {
+      return { status: 'recent', lastSyncAt: row.last_sync_completed_at, row };
+    }
     const updated = await tx
       .updateTable('data_source_sync')
       .set({

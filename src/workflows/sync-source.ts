@@ -34,6 +34,7 @@ export async function syncSource(
     return { source, outcome: 'skipped', reason: SKIP_REASONS.notConfigured, missing: begin.missing };
   }
   if (begin.status === 'busy') return { source, outcome: 'skipped', reason: `already syncing in ${begin.holder}` };
+  if (begin.status === 'recent') return { source, outcome: 'skipped', reason: begin.reason };
 
   const { syncSourcePage } = ctx.proxy<Activities>({
     taskQueue: sourceTaskQueue(ctx.settings.taskQueue, source),
