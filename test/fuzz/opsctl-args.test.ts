@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { runCli } from '../../src/cli';
 import { configSchema } from '../../src/config';
+import { CONTROLS_WORKFLOW_ID } from '../../src/definitions';
 import { JOB_NAMES } from '../../src/jobs';
 import { createLogger } from '../../src/logger';
 import { OPS_TABLES } from '../../src/store';
@@ -171,8 +172,27 @@ describe('opsctl arguments, fuzzed, against a running system', () => {
     return { tables, mirror, allowlist, controls, schedules };
   }
 
-  /** An accepted command that started work: wait for it, so its rows do not land in the next case. */
+  /**
+   * An accepted command that started work: wait for it, and for every workflow it started in turn
+   * (an alert's delivery, a direct alert), so their rows do not land in the next case.
+   */
   async function settle(args: string[], ran: Ran, before: Map<string, number>): Promise<void> {
+    await settleStarted(args, ran, before);
+    await expect
+      .poll(
+        async () => {
+          const running: string[] = [];
+          for await (const wf of sys.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+            if (wf.workflowId !== CONTROLS_WORKFLOW_ID) running.push(wf.workflowId);
+          }
+          return running;
+        },
+        { timeout: 30_000, interval: 100 },
+      )
+      .toEqual([]);
+  }
+
+  async function settleStarted(args: string[], ran: Ran, before: Map<string, number>): Promise<void> {
     if (args[0] === 'run') {
       const { workflowId } = JSON.parse(ran.stdout) as { workflowId: string };
       await sys.ops.jobResult(workflowId).catch(() => undefined);
