@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger';
 import type { ProposalAction } from '../../src/proposal-actions';
-import { getProposal, listAudit, listMemoryItems, offerProposal, supersedeMemoryItems, type Store } from '../../src/store';
+import { getIncident, getProposal, listAudit, listMemoryItems, offerProposal, reportIncident, supersedeMemoryItems, type Store } from '../../src/store';
 import { opsctlFor } from '../helpers/opsctl';
 import { systemWithControls } from '../helpers/system';
 
@@ -169,6 +169,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(((await opsctl('proposals', '--status', 'applied', '--json')).json() as { id: number }[]).map((p) => p.id)).toContain(blocked);
       await schedule.unpause('test over');
     });
+
+    it('an approved mute_incident_type mutes new WARN incidents of the type; an approved record_only is recorded as applied', async () => {
+      const sys = system();
+      const type = `noisy_${dialect}`;
+      const mute = await propose(sys.store, { action: { kind: 'mute_incident_type', type, hours: 4 } });
+      const muted = await opsctl('proposals', 'approve', String(mute), '--reason', 'too noisy', '--wait');
+      // Progress for a person goes to stderr; stdout says what was done.
+      expect(muted).toMatchObject({ code: 0, stderr: `proposal #${mute} approved by jonah; waiting for apply-proposal-${mute}\n` });
+      expect(muted.stdout).toMatch(new RegExp(`^proposal #${mute} applied: `));
+      const warn = await reportIncident(sys.store.db, { type, subject: 's', severity: 'WARN', title: 't', body: 'b', now: new Date() });
+      expect(warn).toMatchObject({ created: true, alert: false });
+      expect((await getIncident(sys.store.db, warn.id))?.alert_withheld).toMatch(new RegExp(`^${type} muted until `));
+
+      const note = await propose(sys.store, { action: { kind: 'record_only', note: 'talk to the vendor' } });
+      const recorded = await opsctl('proposals', 'approve', String(note), '--reason', 'ok', '--wait', '--json');
+      expect(recorded.code).toBe(0);
+      expect(recorded.json()).toMatchObject({ outcome: 'applied', proposal: { id: note, status: 'applied' } });
+    });
   });
 
   describe(`opsctl memory on ${dialect}`, () => {
@@ -182,6 +200,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await supersedeMemoryItems(sys.store.db, [write({ title: 'Ops', owner: 'Jonh' })], 'edited', new Date(Date.now() - HOUR));
       const before = await listMemoryItems(sys.store.db, { key, includeSuperseded: true });
       expect(before).toHaveLength(1);
+      const correctionsInDigest = async () => ((await opsctl('digest', 'preview', '--json')).json() as { metrics: { corrections_applied: number } }).metrics.corrections_applied;
+      const digestBefore = await correctionsInDigest();
 
       const corrected = await opsctl('memory', 'correct', key, '--value-json', '{"title":"Ops","owner":"Jonah"}', '--reason', 'typo in the owner', '--actor', 'ana');
       expect(corrected).toMatchObject({ code: 0, stderr: '' });
@@ -200,6 +220,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(same.json()).toMatchObject({ changed: false, current: { id: rows[1]!.id } });
       const text = await sys.ops.correctMemory(key, 'plain words', { actor: 'bo', reason: 'simpler' });
       expect(text).toMatchObject({ changed: true, current: { version: 3, value: '"plain words"' } });
+      // The digest's corrections_applied counts both (the unchanged one is no correction).
+      expect(await correctionsInDigest()).toBe(digestBefore + 2);
 
       const shown = await opsctl('memory', 'show', key, '--json');
       expect(shown.json()).toMatchObject({ key, current: { version: 3 }, history: [{ version: 1 }, { version: 2, superseded_reason: 'correction' }, { version: 3 }] });
