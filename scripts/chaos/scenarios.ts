@@ -9,6 +9,7 @@ import { CRASH_POINTS, type CrashPoint } from '../../src/activities/crash-points
 import type { JobResult } from '../../src/definitions';
 import type { JobName } from '../../src/jobs';
 import { sqlitePath } from '../../src/config';
+import { N8N_WORKFLOW_FAILURES } from '../../src/activities/sources/n8n';
 import { getSourceSync, listIncidents, listNotifications } from '../../src/store';
 import type { SourceName } from '../../src/sources';
 import { HubSpotFake, N8nFake, NotionFake, TelegramFake, type HttpFake } from '../../test/fakes';
@@ -257,14 +258,16 @@ function syncAlertsCrashPoint(namespace: string): Scenario {
         // 24 executions, 5 a page: the fifth page is the last, and raises the incidents.
         const sys = await boot(ctx, scope, namespace, { sources: { pageTimeoutMs: 3_000, n8n: { baseUrl: n8n.url, apiKey: n8n.apiKey, pageSize: 5 } } });
         const measure = async (): Promise<Tally> => {
-          const incidents = (await listIncidents(sys.store.db, { limit: 500 })).filter((i) => i.type === 'repeated_failures');
-          const alerted = new Set((await listNotifications(sys.store.db, { type: 'repeated_failures', limit: 500 })).map((n) => n.idempotency_key));
-          const unalerted = incidents.filter((i) => !alerted.has(`incident:${i.id}`));
+          const incidents = (await listIncidents(sys.store.db, { limit: 500 })).filter((i) => i.type === N8N_WORKFLOW_FAILURES);
+          const alerted = new Set((await listNotifications(sys.store.db, { type: N8N_WORKFLOW_FAILURES, limit: 500 })).map((n) => n.idempotency_key));
+          // Lost: an incident that should have alerted (its type's hourly window did not keep it quiet) and did not.
+          const unalerted = incidents.filter((i) => i.alert_withheld === null && !alerted.has(`incident:${i.id}`));
+          const subjects = new Set(incidents.map((i) => i.subject));
           return {
             expected: failing.length,
-            lost: Math.max(0, failing.length - incidents.length) + unalerted.length,
-            duplicated: Math.max(0, incidents.length - failing.length),
-            detail: unalerted.length ? [`${unalerted.length} of ${incidents.length} repeated_failures incidents were never routed (no notification, so not in the digest)`] : [],
+            lost: failing.filter((wf) => !subjects.has(wf)).length + unalerted.length,
+            duplicated: incidents.length - subjects.size,
+            detail: unalerted.length ? [`${unalerted.length} of ${incidents.length} ${N8N_WORKFLOW_FAILURES} incidents were never routed (no notification, so not in the digest)`] : [],
           };
         };
         scope.measure = measure;
@@ -516,12 +519,12 @@ function apiFaults(namespace: string): Scenario {
           telegram: { botToken: telegram.token, apiBase: telegram.url, chatId: OPERATOR_CHAT },
         });
         const measure = async (): Promise<Tally> => {
-          const incidents = (await listIncidents(sys.store.db, { limit: 500 })).filter((i) => i.type === 'repeated_failures');
-          const keys = new Set(incidents.map((i) => i.dedupe_key));
+          const incidents = (await listIncidents(sys.store.db, { limit: 500 })).filter((i) => i.type === N8N_WORKFLOW_FAILURES);
+          const subjects = new Set(incidents.map((i) => i.subject ?? ''));
           const n8nTally: Tally = {
             expected: failing.length,
-            lost: failing.filter((wf) => !keys.has(`n8n.repeated_failures.${wf}`)).length,
-            duplicated: incidents.length - keys.size + [...keys].filter((k) => !failing.some((wf) => k === `n8n.repeated_failures.${wf}`)).length,
+            lost: failing.filter((wf) => !subjects.has(wf)).length,
+            duplicated: incidents.length - subjects.size + [...subjects].filter((k) => !failing.includes(k)).length,
             detail: [],
           };
           let tally = addTally(await tallySource(sys.store, 'hubspot', contacts), await tallySource(sys.store, 'notion', canonical));
