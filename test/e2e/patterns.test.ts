@@ -10,7 +10,7 @@ import { failingAutomation } from '../../src/activities/patterns/failing-automat
 import { flakyJob } from '../../src/activities/patterns/flaky-job';
 import { parseWindowRowId, rateLimitPressure } from '../../src/activities/patterns/rate-limit-pressure';
 import { recurringRequest } from '../../src/activities/patterns/recurring-request';
-import { DETECTORS, keptPatterns } from '../../src/activities/patterns/table';
+import { DETECTORS } from '../../src/activities/patterns/table';
 import type { Detector, EvidenceRef, Pattern } from '../../src/activities/patterns/types';
 import type { JobName } from '../../src/jobs';
 import { HubSpotFake, N8nFake, TelegramFake } from '../fakes';
@@ -149,11 +149,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(evidence.filter((e) => e.table === 'agent_audit_log')).toHaveLength(3);
       expect(evidence.filter((e) => e.table === 'dead_letters')).toHaveLength(3);
 
-      // The whole table over the same store: what the activity keeps.
+      // The whole table over the same store: what detect_patterns keeps (at or over minConfidence).
       const now = new Date(T0 + 23 * HOUR + 40 * MIN);
       const ctx = { db: sys.store.db, config: sys.config, now, since: new Date(now.getTime() - 24 * HOUR) };
       const all = (await Promise.all(DETECTORS.map((d) => d.detect(ctx)))).flat();
-      expect(keptPatterns(all, minimum).map((p) => `${p.kind}:${p.subject}`).sort()).toEqual(
+      expect(all.filter((p) => p.confidence >= minimum).map((p) => `${p.kind}:${p.subject}`).sort()).toEqual(
         ['failing_automation:wf-billing', 'flaky_job:sync_n8n', 'recurring_request:send me the pipeline report'].sort(),
       );
     });

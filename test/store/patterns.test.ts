@@ -14,7 +14,7 @@ import { failingAutomation } from '../../src/activities/patterns/failing-automat
 import { flakyJob } from '../../src/activities/patterns/flaky-job';
 import { parseWindowRowId, rateLimitPressure } from '../../src/activities/patterns/rate-limit-pressure';
 import { groupMessages, normaliseMessage, recurringRequest } from '../../src/activities/patterns/recurring-request';
-import { DETECTORS, keptPatterns } from '../../src/activities/patterns/table';
+import { DETECTORS } from '../../src/activities/patterns/table';
 import type { Detector, EvidenceRef, Pattern } from '../../src/activities/patterns/types';
 import { N8N_WORKFLOW_FAILURES } from '../../src/activities/sources/n8n';
 import { configSchema, type Config } from '../../src/config';
@@ -79,11 +79,6 @@ const at = (base: string, plusMs = 0) => new Date(Date.parse(base) + plusMs);
 it('the table has every detector once, each saying how it computes confidence', () => {
   expect(DETECTORS.map((d) => d.kind)).toEqual(['failing_automation', 'flaky_job', 'rate_limit_pressure', 'recurring_request', 'crm_churn']);
   for (const d of DETECTORS) expect(d.describe).toMatch(/\d/);
-});
-
-it('keptPatterns keeps confidence at or over the minimum', () => {
-  const p = (confidence: number) => ({ confidence }) as Pattern;
-  expect(keptPatterns([p(0.59), p(0.6), p(0.9)], 0.6).map((x) => x.confidence)).toEqual([0.6, 0.9]);
 });
 
 it('recurring requests: normalised text, near-same by token Jaccard, grouped the same whatever the order', () => {

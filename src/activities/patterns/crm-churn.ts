@@ -12,7 +12,7 @@
  * Until the store holds a contact synced at or before the lookback's start there is no baseline
  * (the first sync imports every contact at once): no pattern then.
  */
-import { clamp01, evidence, num, round3 } from './common';
+import { clamp01, evidence, MAX_EVIDENCE, num, round3 } from './common';
 import type { Detector, Pattern } from './types';
 
 export const CRM_CHURN = 'crm_churn';
@@ -41,29 +41,28 @@ export const crmChurn: Detector = {
       .where('archived', '=', 0);
     const oldest = await contacts.select((eb) => eb.fn.min('created_at').as('at')).executeTakeFirst();
     if (!oldest?.at || oldest.at > since.toISOString()) return [];
-    const rows = await contacts
-      .select(['id', 'updated_at'])
-      .where('superseded_at', 'is', null)
-      .where('updated_at', '>=', since.toISOString())
-      .where('updated_at', '<=', now.toISOString())
-      .orderBy('id')
-      .execute();
-    const burstFrom = burstStart.toISOString();
-    const burstIds = rows.filter((r) => r.updated_at >= burstFrom).map((r) => num(r.id));
-    const baseline = rows.length - burstIds.length;
+    const changedFrom = (from: Date) =>
+      contacts.where('superseded_at', 'is', null).where('updated_at', '>=', from.toISOString()).where('updated_at', '<=', now.toISOString());
+    // Counted in the database: a big CRM's day of changes is not read row by row.
+    const count = async (from: Date) => num((await changedFrom(from).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const inLookback = await count(since);
+    const burst = await count(burstStart);
+    // The newest changes of the burst are its evidence.
+    const burstIds = (await changedFrom(burstStart).select('id').orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(MAX_EVIDENCE).execute()).map((r) => num(r.id));
+    const baseline = inLookback - burst;
     const expected = (baseline / baselineHours) * BURST_HOURS;
-    const confidence = crmChurnConfidence(burstIds.length, expected);
-    if (burstIds.length === 0 || confidence <= 0) return [];
+    const confidence = crmChurnConfidence(burst, expected);
+    if (burst === 0 || confidence <= 0) return [];
     const pattern: Pattern = {
       kind: CRM_CHURN,
       subject: 'hubspot.contacts',
       confidence,
-      evidence: evidence('memory_items', [...burstIds].reverse()),
+      evidence: evidence('memory_items', burstIds),
       summary:
-        `${burstIds.length} HubSpot contacts changed in the last ${BURST_HOURS} h, against ${expected.toFixed(1)} usual ` +
-        `(${baseline} in the ${baselineHours.toFixed(0)} h before): ${(burstIds.length / Math.max(expected, 1)).toFixed(1)}× the usual rate.`,
-      title: `A burst of HubSpot contact changes (${burstIds.length} in ${BURST_HOURS} h)`,
-      action: { kind: 'record_only', note: `check what changed ${burstIds.length} HubSpot contacts in ${BURST_HOURS} h (an import, an integration, a mistake?)` },
+        `${burst} HubSpot contacts changed in the last ${BURST_HOURS} h, against ${expected.toFixed(1)} usual ` +
+        `(${baseline} in the ${baselineHours.toFixed(0)} h before): ${(burst / Math.max(expected, 1)).toFixed(1)}× the usual rate.`,
+      title: `A burst of HubSpot contact changes (${burst} in ${BURST_HOURS} h)`,
+      action: { kind: 'record_only', note: `check what changed ${burst} HubSpot contacts in ${BURST_HOURS} h (an import, an integration, a mistake?)` },
     };
     return [pattern];
   },

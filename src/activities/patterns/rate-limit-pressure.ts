@@ -56,8 +56,10 @@ export const rateLimitPressure: Detector = {
       const size = bucketSeconds(limit);
       const perBucket = new Map<number, number>();
       for (const s of mine) perBucket.set(Math.floor(s.atSecond / size), (perBucket.get(Math.floor(s.atSecond / size)) ?? 0) + s.requests);
-      const peak = Math.max(0, ...perBucket.values());
-      const peakBucket = Math.min(...[...perBucket].filter(([, n]) => n === peak).map(([b]) => b));
+      // The earliest of the busiest buckets (a loop: a day of 1 s buckets is too many to spread).
+      let peakBucket = NaN;
+      let peak = -1;
+      for (const [bucket, n] of perBucket) if (n > peak || (n === peak && bucket < peakBucket)) [peakBucket, peak] = [bucket, n];
       const rows = mine.filter((s) => s.throttled > 0 || Math.floor(s.atSecond / size) === peakBucket);
       rows.sort((a, b) => b.throttled - a.throttled || b.requests - a.requests || a.atSecond - b.atSecond || (a.endpoint < b.endpoint ? -1 : 1));
       const job = syncJobOf(use.service);
