@@ -111,7 +111,8 @@ export function createApplyProposalActivities(deps: ActivityDeps) {
         if (intervals.length !== 1 || (previous.spec.calendars ?? []).length > 0) {
           throw new ValidationError(`the ${job} schedule does not run at an interval; its cadence is not changed`);
         }
-        before = durationMs(String(intervals[0]!.every));
+        const current = intervals[0]!.every;
+        before = typeof current === 'number' ? current : durationMs(String(current));
         return {
           spec: { ...previous.spec, intervals: [{ ...intervals[0]!, every: ms }] },
           action: previous.action,
