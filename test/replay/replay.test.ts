@@ -22,6 +22,9 @@ const BRANCHES = [
   'daily_digest-comms-off', // comms off: the guard stops it before any step
   'sync_n8n-page-budget', // sources.maxPagesPerRun reached, more to do
   'process_retry_queue-exhausted', // a dead letter's last automatic attempt
+  'periodic_scan-proposals', // steps 3 and 4 (record-proposals.ts)
+  'applyProposal', // an approved proposal applied
+  'applyProposal-blocked', // the same under the kill switch: noted, failed
 ];
 
 function loadHistory(file: string) {
