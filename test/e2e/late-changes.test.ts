@@ -20,7 +20,7 @@ describe('n8n: an execution running at one sync that fails before the next (SQLi
 
   beforeAll(async () => {
     const url = await n8n.start();
-    sys = await startSystem({ config: { sources: { ...FAST_PAGES, n8n: { baseUrl: url, apiKey: n8n.apiKey, pageSize: 2 } } } });
+    sys = await startSystem({ config: { sources: { ...FAST_PAGES, n8n: { baseUrl: url, apiKey: n8n.apiKey, pageSize: 2, minSyncIntervalMinutes: 0 } } } });
   });
   afterAll(async () => {
     await sys.close();

@@ -3,7 +3,7 @@
  * local fakes of each API, the store on SQLite and PostgreSQL.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { countMemoryItems, getSourceSync, listAudit, listIncidents, listMemoryItems, listNotifications } from '../../src/store';
+import { countMemoryItems, getDeadLetter, getNotification, getSourceSync, listAudit, listIncidents, listMemoryItems, listNotifications, listOpenIncidents } from '../../src/store';
 import { updateIncidents } from '../../src/activities/resolvers';
 import { createLogger } from '../../src/logger';
 import { HubSpotFake, N8nFake, NotionFake, SalesmsgFake, TelegramFake } from '../fakes';
@@ -298,7 +298,8 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
       config: {
         sources: {
           ...FAST_PAGES,
-          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2 },
+          // These tests sync n8n back to back: its minimum interval is tested on its own below.
+          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2, minSyncIntervalMinutes: 0 },
           notion: { token: notion.token, baseUrl: notionUrl },
           hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
         },
@@ -418,6 +419,72 @@ describe('n8n, chat logs and periodic_scan (SQLite)', () => {
     }
   });
 });
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`n8n at most once per 30 minutes, and a failed scan is not replayed (${dialect})`, () => {
+    const n8n = new N8nFake({ rateLimit: false });
+    const MIN = 60_000;
+    let clock = Date.parse('2026-11-22T15:00:00.000Z');
+    const now = () => new Date(clock);
+    let sys: TestSystem;
+
+    beforeAll(async () => {
+      const url = await n8n.start();
+      // n8n keeps the spec's default minimum interval (30 min); only n8n is configured.
+      sys = await startSystem({ dialect, now, config: { sources: { ...FAST_PAGES, n8n: { baseUrl: url, apiKey: n8n.apiKey } } } });
+    });
+    afterAll(async () => {
+      await sys?.close();
+      await n8n.close();
+    });
+
+    const n8nOf = (output: unknown) => (output as { sources: { source: string; outcome: string; reason?: string }[] }).sources.find((s) => s.source === 'n8n');
+
+    it('whichever job comes second within 30 min skips n8n with the reason; past it, n8n syncs again', async () => {
+      expect(await sys.ops.runJob('sync_n8n')).toMatchObject({ outcome: 'succeeded' });
+      const requests = n8n.requests.length;
+      clock += 12 * MIN;
+      const scan = await sys.ops.runJob('periodic_scan');
+      expect(scan.outcome).toBe('succeeded');
+      expect(n8nOf(scan.output)).toEqual({
+        source: 'n8n',
+        outcome: 'skipped',
+        reason: `n8n synced 12 min ago (at ${new Date(clock - 12 * MIN).toISOString()}); at most one sync per 30 min`,
+      });
+      expect(n8n.requests.length).toBe(requests);
+      clock += 19 * MIN;
+      const synced = await sys.ops.runJob('periodic_scan');
+      expect(n8nOf(synced.output)).toMatchObject({ outcome: 'succeeded' });
+      // Now the scan came first: sync_n8n is the second, and ends skipped saying why.
+      clock += 5 * MIN;
+      const second = await sys.ops.runJob('sync_n8n');
+      expect(second).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^n8n synced 5 min ago .*at most one sync per 30 min$/) });
+    });
+
+    it('"Do NOT retry": a scan failing 3 times in a row is recorded and alerted, and the retry queue replays none of its runs', async () => {
+      const failed: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        clock += 31 * MIN;
+        // Transient on every attempt (the page is retried inside the run, which is fine), so the run fails.
+        n8n.fail(...Array.from({ length: FAST_RETRY.maxAttempts }, () => ({ status: 500 })));
+        const result = await sys.ops.runJob('periodic_scan');
+        expect(result).toMatchObject({ outcome: 'failed', category: 'external_api' });
+        failed.push(result.workflowId);
+      }
+      n8n.clearFaults();
+      const letters = (await sys.ops.listDeadLetters()).filter((l) => l.job === 'periodic_scan' && failed.includes(l.workflow_id));
+      expect(letters).toHaveLength(3);
+      const [streak] = await listOpenIncidents(sys.store.db, { type: 'source_unreachable', subject: 'source:n8n' });
+      expect(streak).toMatchObject({ severity: 'WARN', job: 'periodic_scan', title: 'n8n sync failed 3 times in a row' });
+      expect(await getNotification(sys.store.db, `incident:${streak!.id}`)).toMatchObject({ severity: 'WARN' });
+      // Long past any backoff: the letters would be due if the queue took periodic_scan's.
+      clock += 24 * 60 * MIN;
+      const queue = await sys.ops.runJob('process_retry_queue');
+      expect(queue.output).toMatchObject({ claimed: 0 });
+      for (const letter of letters) expect(await getDeadLetter(sys.store.db, letter.id)).toMatchObject({ status: 'open', replay_attempts: 0, last_replayed_at: null });
+    });
+  });
+}
 
 function tagged(pages: ReturnType<typeof NotionFake.generatePages>, every: number) {
   const tags = ['SOP', 'Canonical', 'Final', 'Draft'];
