@@ -369,6 +369,8 @@ function proposalTables(t: Types): string[] {
        reason text not null,
        proposal_id integer)`,
     `create index incident_mutes_type on incident_mutes (type, muted_until)`,
+    // The digest counts the window's memory corrections: a range, not a scan of every item.
+    `create index memory_items_superseded on memory_items (superseded_reason, superseded_at)`,
   ];
 }
 
