@@ -5,7 +5,7 @@
  * new proposal through the router as INFO, so the digest carries it.
  */
 import { KillSwitchActive } from '../errors';
-import { describeAction } from '../proposal-actions';
+import { describeAction, proposalActionSchema } from '../proposal-actions';
 import { expireProposals, offerProposal, readControls, type ProposalOffer } from '../store';
 import type { ActivityDeps } from './deps';
 import type { Notifier } from './notify';
@@ -48,6 +48,8 @@ export interface ProposalsGenerated {
   overHourlyCap: number;
   /** Patterns under proposeAtConfidence: kept as patterns, not proposed. */
   belowProposeAt: number;
+  /** Patterns handed in malformed (detect_patterns hands none: it names their detector instead). */
+  invalid: number;
   /** The router could not take a new proposal's notification (the proposal stands; the next scan routes it). */
   notifyFailed: number;
 }
@@ -59,12 +61,14 @@ const message = (err: unknown): string => {
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}...` : text;
 };
 
-/** A pattern a detector returned is used only if it is well formed; a bad one is named, not thrown. */
+/** A pattern is used only if it is well formed; a detector that returns a bad one is named as failed. */
 function checkPattern(p: Pattern): string | undefined {
   if (typeof p?.kind !== 'string' || p.kind === '') return 'pattern without a kind';
   if (typeof p.subject !== 'string' || p.subject === '') return `${p.kind}: pattern without a subject`;
   if (typeof p.confidence !== 'number' || !(p.confidence >= 0 && p.confidence <= 1)) return `${p.kind} ${p.subject}: confidence ${String(p.confidence)} is not within 0..1`;
   if (!Array.isArray(p.evidence)) return `${p.kind} ${p.subject}: evidence is not a list`;
+  if (typeof p.title !== 'string' || typeof p.summary !== 'string') return `${p.kind} ${p.subject}: title and summary must be text`;
+  if (!proposalActionSchema.safeParse(p.action).success) return `${p.kind} ${p.subject}: its action is not one the system knows`;
   return undefined;
 }
 
@@ -127,7 +131,8 @@ export function createProposalActivities(deps: ActivityDeps, notifier: Notifier,
       if (controls && !controls.writeEnabled) return { skipped: 'Writes are disabled' };
       const at = now();
       const expired = await expireProposals(db, at);
-      const patterns = (input?.patterns ?? []).slice(0, MAX_PATTERNS).filter((p) => checkPattern(p) === undefined);
+      const given = (input?.patterns ?? []).slice(0, MAX_PATTERNS);
+      const patterns = given.filter((p) => checkPattern(p) === undefined);
       const result: ProposalsGenerated = {
         expired: expired.length,
         candidates: 0,
@@ -137,6 +142,7 @@ export function createProposalActivities(deps: ActivityDeps, notifier: Notifier,
         overHourlyCap: 0,
         belowProposeAt: 0,
         notifyFailed: 0,
+        invalid: given.length - patterns.length,
       };
       const limits = {
         perHour: settings.perHour,
