@@ -52,12 +52,12 @@ const EXIT_HELP = `
 Exit codes:
   0  done (run --wait: the job succeeded or was skipped)
   1  the job failed, or Temporal or the store could not be reached
-  2  bad arguments or configuration, or a request the state refuses (an incident id that does
-     not exist, one already acknowledged or resolved); nothing was changed
+  2  bad arguments or configuration, or a request the state refuses (an incident or proposal id
+     that does not exist, one already decided, an unknown memory key); nothing was changed
 
 Every change (kill, jobs, comms, writes, quiet-hours, schedules pause/resume/trigger, allowlist
-add/remove, incidents ack/resolve) takes --reason (required) and --actor (default $USER), and
-writes an audit row.
+add/remove, incidents ack/resolve, proposals approve/reject, memory correct) takes --reason
+(required) and --actor (default $USER), and writes an audit row.
 Commands that only read never migrate the store: if its schema is behind, they say so; a command
 that writes, \`opsctl migrate\` or \`npm start\` upgrades it.
 
