@@ -27,7 +27,7 @@ import {
   insertDeadLetter,
   listOpenIncidents,
   reportIncidentIn,
-  resolveIncidentsOf,
+  resolveSubjectIncidents,
   saveControls,
   withStoreWaitLimit,
   worseSeverity,
@@ -340,17 +340,7 @@ async function reportedOnSource(tx: Kysely<Database>, type: string, workflowId: 
 
 /** A success ends the job's failure incidents (its streak, its category failures, its dead letters). */
 async function resolveJobIncidents(db: Kysely<Database>, job: string, reason: string, at: Date): Promise<void> {
-  const open = await db
-    .selectFrom('incidents')
-    .select('type')
-    .distinct()
-    .where('status', '=', 'open')
-    .where('subject', '=', job)
-    .where('type', 'in', JOB_INCIDENT_TYPES)
-    .execute();
-  for (const { type } of open) {
-    await resolveIncidentsOf(db, { type, subjects: [job] }, { actor: 'system', reason, now: at });
-  }
+  await resolveSubjectIncidents(db, { subject: job, types: JOB_INCIDENT_TYPES }, { actor: 'system', reason, now: at });
 }
 
 /**

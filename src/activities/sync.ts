@@ -15,7 +15,7 @@ import {
   getSourceSync,
   readControls,
   releaseSourceSync,
-  resolveIncidentsOf,
+  resolveSubjectIncidents,
   worseSeverity,
   type Database,
   type SourceSyncRow,
@@ -211,16 +211,7 @@ function syncingJob(source: SourceName): JobName {
 
 /** The source synced: its open incidents cleared. */
 async function resolveSourceIncidents(db: Kysely<Database>, source: SourceName, reason: string, at: Date): Promise<void> {
-  const subject = sourceSubject(source);
-  const open = await db
-    .selectFrom('incidents')
-    .select('type')
-    .distinct()
-    .where('status', '=', 'open')
-    .where('subject', '=', subject)
-    .where('type', 'in', SOURCE_INCIDENT_TYPES)
-    .execute();
-  for (const { type } of open) await resolveIncidentsOf(db, { type, subjects: [subject] }, { actor: 'system', reason, now: at });
+  await resolveSubjectIncidents(db, { subject: sourceSubject(source), types: SOURCE_INCIDENT_TYPES }, { actor: 'system', reason, now: at });
 }
 
 async function assertMayWrite(db: Kysely<Database>): Promise<void> {

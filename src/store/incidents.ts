@@ -313,6 +313,26 @@ export async function resolveIncidentsOf(
   return resolved;
 }
 
+/** Resolves every open incident about `subject` of any of `types` (a job that succeeded, a source that synced). */
+export async function resolveSubjectIncidents(
+  db: Kysely<Database>,
+  filter: { subject: string; types: readonly string[] },
+  decision: IncidentDecision,
+): Promise<IncidentRow[]> {
+  if (filter.types.length === 0) return [];
+  const open = await db
+    .selectFrom('incidents')
+    .select('type')
+    .distinct()
+    .where('status', '=', 'open')
+    .where('subject', '=', filter.subject)
+    .where('type', 'in', filter.types)
+    .execute();
+  const resolved: IncidentRow[] = [];
+  for (const { type } of open) resolved.push(...(await resolveIncidentsOf(db, { type, subjects: [filter.subject] }, decision)));
+  return resolved;
+}
+
 function resolution(decision: IncidentDecision) {
   return {
     status: 'resolved' as const,

@@ -39,6 +39,7 @@ export {
   acknowledgeIncident,
   resolveIncidentBy,
   resolveIncidentsOf,
+  resolveSubjectIncidents,
   listOpenIncidents,
   openIncidentCounts,
   incidentState,

@@ -10,6 +10,18 @@ export { TEST_DATABASE_URL } from '../helpers/postgres';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 
+/** Every migration, in order: written out, so adding one is a deliberate change to this list. */
+export const ALL_MIGRATIONS = [
+  '001_ops_core',
+  '002_data_syncs',
+  '003_notifications',
+  '004_append_only',
+  '005_incident_lifecycle',
+  '006_api_request_windows',
+  '007_watcher_indexes',
+  '008_proposals',
+] as const;
+
 /** A store on a throwaway SQLite file or PostgreSQL schema; dispose() closes it (and removes the file). */
 export interface TestStore {
   store: Store;

@@ -18,7 +18,7 @@ import {
   removeFromAllowlist,
   type Store,
 } from '../../src/store';
-import { countRows, DIALECTS, forEachStore, openTestStore, TEST_DATABASE_URL } from './fixtures';
+import { ALL_MIGRATIONS, countRows, DIALECTS, forEachStore, openTestStore, TEST_DATABASE_URL } from './fixtures';
 
 /** Tables, columns, indexes and triggers, as the database describes them. */
 async function schemaSnapshot(store: Store): Promise<unknown[]> {
@@ -35,16 +35,6 @@ async function schemaSnapshot(store: Store): Promise<unknown[]> {
   return [...columns.rows, ...triggers.rows, ...indexes.rows];
 }
 
-const ALL_MIGRATIONS = [
-  '001_ops_core',
-  '002_data_syncs',
-  '003_notifications',
-  '004_append_only',
-  '005_incident_lifecycle',
-  '006_api_request_windows',
-  '007_watcher_indexes',
-  '008_proposals',
-];
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
   it('upgrade a store at 003: 004 and the later ones apply, and 004 guards the rows already there', async () => {

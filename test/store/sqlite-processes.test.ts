@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertDeadLetter, listIncidents, migrateToLatest, type Store } from '../../src/store';
-import { openTestStore, type TestStore } from './fixtures';
+import { ALL_MIGRATIONS, openTestStore, type TestStore } from './fixtures';
 
 const TSX = join(__dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const CONTENDER = join(__dirname, 'sqlite-contender.ts');
@@ -60,16 +60,7 @@ describe('sqlite shared by several processes', () => {
 
   it('migrate together: one applies, the others find nothing to do', async () => {
     const applied = await contend<string[]>('migrate');
-    expect(applied.flat()).toEqual([
-      '001_ops_core',
-      '002_data_syncs',
-      '003_notifications',
-      '004_append_only',
-      '005_incident_lifecycle',
-      '006_api_request_windows',
-      '007_watcher_indexes',
-      '008_proposals',
-    ]);
+    expect(applied.flat()).toEqual(ALL_MIGRATIONS);
     expect(await migrateToLatest(store)).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { missingSourceSettings, type Config } from '../../config';
 import { N8nSource, type N8nExecution } from '../../integrations/n8n';
-import { reportIncidentIn, type Database, type IncidentReport } from '../../store';
+import { listOpenIncidents, reportIncidentIn, type Database, type IncidentReport } from '../../store';
 import type { Kysely } from 'kysely';
 import { readState, type SourceAdapter } from './adapter';
 
@@ -90,14 +90,7 @@ function remember(ids: number[], below: number): { ids: number[]; below: number 
 export const N8N_WORKFLOW_FAILURES = 'n8n_workflow_failures';
 
 async function hasOpenWorkflowIncident(tx: Kysely<Database>, workflowId: string): Promise<boolean> {
-  const row = await tx
-    .selectFrom('incidents')
-    .select('id')
-    .where('type', '=', N8N_WORKFLOW_FAILURES)
-    .where('subject', '=', workflowId)
-    .where('status', '=', 'open')
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await listOpenIncidents(tx, { type: N8N_WORKFLOW_FAILURES, subject: workflowId, limit: 1 })).length > 0;
 }
 
 /**
