@@ -66,7 +66,8 @@ async function main(): Promise<void> {
         sources: {
           notion: { token: notion.token, baseUrl: notionUrl },
           hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
-          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2 },
+          // Back-to-back n8n syncs are the point here: no 30-minute minimum between them.
+          n8n: { baseUrl: n8nUrl, apiKey: n8n.apiKey, pageSize: 2, minSyncIntervalMinutes: 0 },
         },
         telegram: { botToken: telegram.token, apiBase: telegramUrl, chatId: OPERATOR_CHAT },
         comms: comms.config({ comms: { digest: { retryDelayMs: 1000 }, morningCall: { retryDelayMs: 1000 } } }).comms,
