@@ -62,6 +62,11 @@ export interface RunRecord {
   workflowType: string;
   input: JobInput;
   attempts?: number;
+  /**
+   * The operator was already alerted straight through a channel (the store was down when the run
+   * failed): the run's incidents are recorded, but their SEV0/SEV1 alerts are not sent a second time.
+   */
+  alertedDirectly?: boolean;
 }
 
 export interface RunRecorded {
@@ -187,7 +192,8 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         return { ...rows, ...raised };
       });
       for (const { report, raised } of recorded.raised) {
-        if (raised.alert) await alertFor(deps, notifier, raised.id, { ...report, severity: raised.severity });
+        const sentAlready = run.alertedDirectly === true && (raised.severity === 'SEV0' || raised.severity === 'SEV1');
+        if (raised.alert && !sentAlready) await alertFor(deps, notifier, raised.id, { ...report, severity: raised.severity });
       }
       if (result.outcome === 'succeeded') await resolveJobIncidents(db, result.job, `${result.job} succeeded (${result.workflowId})`, at);
       return {

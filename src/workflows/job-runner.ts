@@ -182,14 +182,16 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
   const result: JobResult = { job, workflowId, ...outcome, durationMs: Date.now() - startedAt };
   // Bookkeeping must happen even when the run itself was cancelled.
   await CancellationScope.nonCancellable(async () => {
+    let alertedDirectly = false;
     if (result.outcome === 'failed' && options.directFailureAlert && patched(DIRECT_FAILURE_ALERT_PATCH)) {
       const direct = await alertRunFailedDirect({ result }).catch((err: unknown) => {
         log.error('direct failure alert failed', { job, error: err instanceof Error ? err.message : String(err) });
         return undefined;
       });
       if (direct?.path === 'direct') log.warn('failure alerted directly: the store cannot take it', { job, started: direct.started });
+      alertedDirectly = direct?.path === 'direct';
     }
-    const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType });
+    const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType, ...(alertedDirectly ? { alertedDirectly } : {}) });
     if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
     upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);
     upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null });

@@ -15,7 +15,7 @@ import { createNotifier } from '../../src/activities/notify';
 import { configSchema } from '../../src/config';
 import type { JobName } from '../../src/jobs';
 import { createLogger } from '../../src/logger';
-import { listAudit, listDeadLetters, listIncidents, listNotifications } from '../../src/store';
+import { listAudit, listDeadLetters, listIncidents, listNotifications, resolveIncidentsOf } from '../../src/store';
 import { forEachStore } from '../store/fixtures';
 
 const NOW = new Date('2026-11-23T14:00:00.000Z');
@@ -164,6 +164,24 @@ forEachStore((store) => {
     expect(digest).toMatchObject({ severity: 'SEV1' });
     // Both urgent: the second SEV1 dead letter within the hour is recorded, not alerted again.
     expect(started).toEqual([{ workflowId: `notify-incident-${health!.id}`, severity: 'SEV1', type: 'dead_letter' }]);
+  });
+
+  it('a failed run already alerted straight through a channel (store down) is recorded with its SEV1 incident, not alerted a second time', async () => {
+    clock = Date.parse('2026-11-27T00:00:00.000Z');
+    const acts = activities(0);
+    // Earlier tests left these jobs' dead letters open: a new failure would only count on them.
+    await resolveIncidentsOf(store().db, { type: 'dead_letter', subjects: ['health_monitor', 'daily_digest'] }, { actor: 'test', reason: 'a fresh start', now: new Date(clock) });
+    started.length = 0;
+    const env = new MockActivityEnvironment();
+    const run = { ...failedRun('health_monitor-direct', 'health_monitor'), workflowType: 'health_monitor', alertedDirectly: true };
+    await env.run(acts.recordRun, run);
+    const [incident] = await openOf('dead_letter', 'health_monitor');
+    expect(incident).toMatchObject({ severity: 'SEV1', alert_withheld: null, occurrences: 1 });
+    expect(started).toEqual([]);
+    // Without the direct alert the same failure goes out (the control for the line above).
+    clock += 2 * 3600_000;
+    await env.run(acts.recordRun, { ...failedRun('daily_digest-store-up', 'daily_digest'), workflowType: 'daily_digest' });
+    expect(started.map((s) => s.severity)).toEqual(['SEV1']);
   });
 
   it('a streak alerts once; a success resolves it; the next streak alerts again; a retried recordRun changes nothing', async () => {
