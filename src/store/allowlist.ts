@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { insertAudit } from './audit';
+import { auditDecision } from './audit';
 import type { AddressKind, CommAllowlistTable, Database } from './schema';
 import { writeTransaction } from './tx';
 
@@ -60,19 +60,13 @@ export async function removeFromAllowlist(
 
 /** An operator's change to the list gets its audit row in the same transaction as the change. */
 function auditChange(tx: Kysely<Database>, action: string, who: Who, row: AllowlistRow): Promise<void> {
-  return insertAudit(tx, {
-    ts: who.now.toISOString(),
+  return auditDecision(tx, {
     action,
-    action_type: 'operator',
-    success: 1,
-    outcome: null,
-    error: null,
-    duration_ms: null,
-    input_data: JSON.stringify({ kind: row.kind, address: row.address, label: row.label }),
-    output_data: JSON.stringify({ id: row.id }),
-    workflow_id: null,
     actor: who.actor,
     reason: who.reason,
+    now: who.now,
+    input: { kind: row.kind, address: row.address, label: row.label },
+    output: { id: row.id },
   });
 }
 

@@ -51,3 +51,41 @@ export async function consecutiveFailures(db: Kysely<Database>, job: string): Pr
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Who decided what, and why: an operator's action, or the system's on a decision of theirs. */
+export interface AuditedDecision {
+  action: string;
+  actor: string;
+  reason: string;
+  now: Date;
+  /** What was acted on, and what came of it (stored as JSON). */
+  input: unknown;
+  output: unknown;
+  actionType?: 'operator' | 'system';
+  /** Recorded as a failed action, the reason as its error. */
+  failed?: boolean;
+}
+
+/** The audit log's caps for who and why (the controls model refuses longer ones from people). */
+const ACTOR_MAX = 100;
+const REASON_MAX = 500;
+const capped = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** One audit row for a decision, in the caller's transaction (so the change and its row land together). */
+export async function auditDecision(db: Kysely<Database>, decision: AuditedDecision): Promise<void> {
+  const reason = capped(decision.reason, REASON_MAX);
+  await insertAudit(db, {
+    ts: decision.now.toISOString(),
+    action: decision.action,
+    action_type: decision.actionType ?? 'operator',
+    success: decision.failed ? 0 : 1,
+    outcome: null,
+    error: decision.failed ? reason : null,
+    duration_ms: null,
+    input_data: JSON.stringify(decision.input),
+    output_data: JSON.stringify(decision.output),
+    workflow_id: null,
+    actor: capped(decision.actor, ACTOR_MAX),
+    reason,
+  });
+}

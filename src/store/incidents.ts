@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, IncidentsTable, IncidentStatus, Severity } from './schema';
-import { insertAudit } from './audit';
+import { auditDecision } from './audit';
 import { isPostgres, writeTransaction } from './tx';
 
 export type IncidentRow = Selectable<IncidentsTable>;
@@ -360,19 +360,13 @@ async function changeIncident(
     if (typeof change === 'string') throw new IncidentStateError(change);
     if (change === undefined) throw new IncidentStateError(`incident #${id} needs no change`);
     await tx.updateTable('incidents').set(change).where('id', '=', id).execute();
-    await insertAudit(tx, {
-      ts: decision.now.toISOString(),
+    await auditDecision(tx, {
       action,
-      action_type: 'operator',
-      success: 1,
-      outcome: null,
-      error: null,
-      duration_ms: null,
-      input_data: JSON.stringify({ id, type: row.type, subject: row.subject }),
-      output_data: JSON.stringify({ state: incidentState({ ...row, ...change }) }),
-      workflow_id: null,
-      actor: clipText(decision.actor, INCIDENT_LIMITS.actor),
-      reason: clipText(decision.reason, INCIDENT_LIMITS.reason),
+      actor: decision.actor,
+      reason: decision.reason,
+      now: decision.now,
+      input: { id, type: row.type, subject: row.subject },
+      output: { state: incidentState({ ...row, ...change }) },
     });
     return { ...row, ...change };
   });
@@ -448,19 +442,14 @@ export async function muteIncidentType(
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await insertAudit(tx, {
-      ts: mute.now.toISOString(),
+    await auditDecision(tx, {
       action: 'incident.mute',
-      action_type: mute.actor === 'system' ? 'system' : 'operator',
-      success: 1,
-      outcome: null,
-      error: null,
-      duration_ms: null,
-      input_data: JSON.stringify({ type: mute.type, until: mute.until.toISOString(), proposal: mute.proposalId ?? null }),
-      output_data: JSON.stringify({ id: row.id }),
-      workflow_id: null,
-      actor: clipText(mute.actor, INCIDENT_LIMITS.actor),
-      reason: clipText(mute.reason, INCIDENT_LIMITS.reason),
+      actor: mute.actor,
+      reason: mute.reason,
+      now: mute.now,
+      input: { type: mute.type, until: mute.until.toISOString(), proposal: mute.proposalId ?? null },
+      output: { id: row.id },
+      actionType: mute.actor === 'system' ? 'system' : 'operator',
     });
     return row.id;
   });

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { insertAudit } from './audit';
+import { auditDecision } from './audit';
 import type { Database, MemoryAuthority, MemoryItemsTable } from './schema';
 import { isPostgres, writeTransaction } from './tx';
 
@@ -226,19 +226,13 @@ export async function correctMemoryItem(
     const current = (await currentByKey(tx, [correction.key])).get(correction.key)!;
     const changed = counts.changed === 1;
     if (changed) {
-      await insertAudit(tx, {
-        ts: correction.now.toISOString(),
+      await auditDecision(tx, {
         action: 'memory.correct',
-        action_type: 'operator',
-        success: 1,
-        outcome: null,
-        error: null,
-        duration_ms: null,
-        input_data: JSON.stringify({ key: correction.key, from: previous.id, to: current.id }),
-        output_data: JSON.stringify({ version: current.version }),
-        workflow_id: null,
         actor: correction.actor,
         reason: correction.reason,
+        now: correction.now,
+        input: { key: correction.key, from: previous.id, to: current.id },
+        output: { version: current.version },
       });
     }
     const retired = await tx.selectFrom('memory_items').selectAll().where('id', '=', previous.id).executeTakeFirstOrThrow();

@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { proposalActionSchema, type ProposalAction } from '../proposal-actions';
-import { insertAudit } from './audit';
+import { auditDecision } from './audit';
 import type { Database, ProposalsTable, ProposalStatus } from './schema';
 import { isPostgres, writeTransaction } from './tx';
 
@@ -194,19 +194,15 @@ async function changeProposal(
     if (typeof change === 'string') throw new ProposalStateError(change);
     if (change === undefined) return row;
     await tx.updateTable('proposals').set(change).where('id', '=', id).execute();
-    await insertAudit(tx, {
-      ts: decision.now.toISOString(),
+    await auditDecision(tx, {
       action,
-      action_type: decision.actor === 'system' ? 'system' : 'operator',
-      success: success ? 1 : 0,
-      outcome: null,
-      error: success ? null : clip(decision.reason, PROPOSAL_LIMITS.reason),
-      duration_ms: null,
-      input_data: JSON.stringify({ id, kind: row.kind, subject: row.subject }),
-      output_data: JSON.stringify({ status: change.status ?? row.status }),
-      workflow_id: null,
-      actor: clip(decision.actor, PROPOSAL_LIMITS.actor),
-      reason: clip(decision.reason, PROPOSAL_LIMITS.reason),
+      actor: decision.actor,
+      reason: decision.reason,
+      now: decision.now,
+      input: { id, kind: row.kind, subject: row.subject },
+      output: { status: change.status ?? row.status },
+      actionType: decision.actor === 'system' ? 'system' : 'operator',
+      failed: !success,
     });
     return { ...row, ...change };
   });
