@@ -4,27 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseParams, parseSince, UsageError } from '../../src/cli/args';
-import { runCli } from '../../src/cli';
-import type { StoreAccess } from '../../src/client';
+import { expectRefusedOffline, offlineCli } from '../helpers/offline-cli';
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  let connected = false;
-  let access: StoreAccess | undefined;
-  const code = await runCli(args, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    // OPS_CONFIG unset so a developer's own config file cannot change the outcome.
-    env: { USER: 'tester', OPS_CONFIG: undefined, ...env },
-    connect: async (_config, options) => {
-      connected = true;
-      access = options.access;
-      throw new Error('Failed to connect before the deadline');
-    },
-  });
-  return { code, stdout, stderr, connected, access };
-}
+const cli = offlineCli;
 
 describe('opsctl refuses bad arguments before touching anything (exit 2)', () => {
   const cases: [string[], RegExp][] = [
@@ -119,11 +101,7 @@ describe('opsctl refuses bad arguments before touching anything (exit 2)', () =>
   ];
   for (const [args, message] of cases) {
     it(`opsctl ${JSON.stringify(args.join(' ') || '(no command)').slice(1, 100)}`, async () => {
-      const result = await cli(args);
-      expect(result.stderr).toMatch(message);
-      expect(result.code).toBe(2);
-      expect(result.connected).toBe(false);
-      expect(result.stdout).toBe('');
+      await expectRefusedOffline(args, message);
     });
   }
 

@@ -4,28 +4,12 @@
  * a refusal from the store (no such proposal, not pending, expired, unknown key) is exit 2.
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli';
+import { expectRefusedOffline, offlineCli } from '../helpers/offline-cli';
 import { describeFailure } from '../../src/cli/errors';
-import { OpsClientError, ProposalChangeRefused, type StoreAccess } from '../../src/client';
+import { OpsClientError, ProposalChangeRefused } from '../../src/client';
 import { loadConfig } from '../../src/config';
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  let connected = false;
-  let access: StoreAccess | undefined;
-  const code = await runCli(args, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: { USER: 'tester', OPS_CONFIG: undefined },
-    connect: async (_config, options) => {
-      connected = true;
-      access = options.access;
-      throw new Error('Failed to connect before the deadline');
-    },
-  });
-  return { code, stdout, stderr, connected, access };
-}
+const cli = offlineCli;
 
 describe('opsctl proposals and memory refuse bad arguments before touching anything (exit 2)', () => {
   const cases: [string[], RegExp][] = [
@@ -56,11 +40,7 @@ describe('opsctl proposals and memory refuse bad arguments before touching anyth
   ];
   for (const [args, message] of cases) {
     it(`opsctl ${JSON.stringify(args.join(' ')).slice(1, 100)}`, async () => {
-      const result = await cli(args);
-      expect(result.stderr).toMatch(message);
-      expect(result.code).toBe(2);
-      expect(result.connected).toBe(false);
-      expect(result.stdout).toBe('');
+      await expectRefusedOffline(args, message);
     });
   }
 
