@@ -11,9 +11,10 @@ import { flakyJob } from '../../src/activities/patterns/flaky-job';
 import { parseWindowRowId, rateLimitPressure } from '../../src/activities/patterns/rate-limit-pressure';
 import { recurringRequest } from '../../src/activities/patterns/recurring-request';
 import { DETECTORS } from '../../src/activities/patterns/table';
-import type { Detector, EvidenceRef, Pattern } from '../../src/activities/patterns/types';
+import type { Detector, Pattern } from '../../src/activities/patterns/types';
 import type { JobName } from '../../src/jobs';
 import { HubSpotFake, N8nFake, TelegramFake } from '../fakes';
+import { expectEvidenceInStore } from '../helpers/evidence';
 import { startSystem, type TestSystem } from '../helpers/system';
 
 const MIN = 60_000;
@@ -32,30 +33,10 @@ async function detect(sys: TestSystem, detector: Detector, nowMs: number): Promi
   const ctx = { db: sys.store.db, config: sys.config, now, since: new Date(nowMs - sys.config.proposals.lookbackHours * HOUR) };
   const first = await detector.detect(ctx);
   expect(await detector.detect(ctx)).toEqual(first);
-  for (const p of first) await expectRealRows(sys, p.evidence);
+  for (const p of first) await expectEvidenceInStore(sys.store, p.evidence);
   return first;
 }
 
-async function expectRealRows(sys: TestSystem, refs: readonly EvidenceRef[]): Promise<void> {
-  expect(refs.length).toBeGreaterThan(0);
-  for (const ref of refs) {
-    if (ref.table === 'api_request_windows') {
-      const key = parseWindowRowId(String(ref.id));
-      const row = await sys.store.db
-        .selectFrom('api_request_windows')
-        .select('requests')
-        .where('at_second', '=', key.atSecond)
-        .where('service', '=', key.service)
-        .where('endpoint', '=', key.endpoint)
-        .executeTakeFirst();
-      expect(row, `api_request_windows ${ref.id}`).toBeDefined();
-      continue;
-    }
-    const table = ref.table as 'incidents' | 'agent_audit_log' | 'dead_letters' | 'memory_items';
-    const row = await sys.store.db.selectFrom(table).select('id').where('id', '=', Number(ref.id)).executeTakeFirst();
-    expect(row, `${ref.table} ${ref.id}`).toBeDefined();
-  }
-}
 
 function confidenceOf(patterns: Pattern[], subject: string): number {
   const found = patterns.filter((p) => p.subject === subject);

@@ -1,6 +1,8 @@
 /** Where the recorder writes: it only ever adds files to test/histories, never replaces one. */
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** `--tag <tag>`: the suffix of a new set of histories recorded beside the kept ones. */
 export function parseTag(argv: readonly string[]): string | undefined {
@@ -15,4 +17,27 @@ export function parseTag(argv: readonly string[]): string | undefined {
 export function historyFile(dir: string, name: string, tag: string | undefined): string | undefined {
   const file = join(dir, tag ? `${name}.${tag}.json` : `${name}.json`);
   return existsSync(file) ? undefined : file;
+}
+
+/** Where a recorder finds the history of one workflow: the CLI and the server it recorded on. */
+export interface HistorySource {
+  cli: string;
+  address: string;
+  namespace: string;
+}
+
+/**
+ * Writes `workflowId`'s history as `<name>[.<tag>].json` in `dir`, in the CLI's JSON format, unless
+ * that file exists (kept as it is). Returns the file written, or undefined.
+ */
+export async function saveHistory(source: HistorySource, dir: string, name: string, tag: string | undefined, workflowId: string): Promise<string | undefined> {
+  const file = historyFile(dir, name, tag);
+  if (!file) return undefined;
+  const { stdout } = await promisify(execFile)(
+    source.cli,
+    ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', source.address, '--namespace', source.namespace],
+    { maxBuffer: 64 << 20 },
+  );
+  writeFileSync(file, stdout);
+  return file;
 }

@@ -9,19 +9,15 @@
  * - applyProposal-blocked: the same under the kill switch: the failure noted, the run failed.
  * A file that exists is kept (historyFile): `--tag` records a new set beside the old.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createLogger } from '../../src/logger';
 import { startApplyProposal } from '../../src/proposal-apply-start';
 import { reconcileSchedules } from '../../src/schedules/reconcile';
 import { decideProposal, offerProposal } from '../../src/store';
 import { N8nFake } from '../fakes';
 import { bootSystem, startLocalTemporal } from '../helpers/boot';
-import { historyFile, parseTag } from './history-files';
+import { parseTag, saveHistory } from './history-files';
 
-const run = promisify(execFile);
 const OUT = join(__dirname, '..', 'histories');
 const LIMITS = { perHour: 100, coolDownMs: 0, expiresAfterMs: 3600_000 };
 
@@ -35,19 +31,10 @@ async function main(): Promise<void> {
     { address: env.address, namespace: env.namespace ?? 'default', workflowsPath: require.resolve('../workflows') },
     { config: { sources: { n8n: { baseUrl: url, apiKey: n8n.apiKey } } } },
   );
+  const source = { cli, address: env.address, namespace: sys.config.temporal.namespace };
   const save = async (name: string, workflowId: string): Promise<void> => {
-    const file = historyFile(OUT, name, tag);
-    if (!file) {
-      logger.info({ name }, 'history kept (the file exists)');
-      return;
-    }
-    const { stdout } = await run(
-      cli,
-      ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', env.address, '--namespace', sys.config.temporal.namespace],
-      { maxBuffer: 64 << 20 },
-    );
-    writeFileSync(file, stdout);
-    logger.info({ file }, 'history recorded');
+    const file = await saveHistory(source, OUT, name, tag, workflowId);
+    logger.info(file ? { file } : { name }, file ? 'history recorded' : 'history kept (the file exists)');
   };
   const who = { actor: 'recorder', reason: 'record histories' };
   const approved = async (subject: string): Promise<number> => {

@@ -8,18 +8,14 @@
  *   reported, and the run ended failed naming them.
  * A file that exists is kept (historyFile): `--tag` records a new set beside the old.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { createLogger } from '../../src/logger';
 import { insertAudit } from '../../src/store';
 import { countApiCall, countApiFailure } from '../../src/store/api-calls';
 import { bootSystem, startLocalTemporal } from '../helpers/boot';
-import { historyFile, parseTag } from './history-files';
+import { parseTag, saveHistory } from './history-files';
 
-const run = promisify(execFile);
 const OUT = join(__dirname, '..', 'histories');
 
 async function main(): Promise<void> {
@@ -27,19 +23,10 @@ async function main(): Promise<void> {
   const tag = parseTag(process.argv.slice(2));
   const { env, cli } = await startLocalTemporal();
   const sys = await bootSystem({ address: env.address, namespace: env.namespace ?? 'default', workflowsPath: require.resolve('../workflows') });
+  const source = { cli, address: env.address, namespace: sys.config.temporal.namespace };
   const save = async (name: string, workflowId: string): Promise<void> => {
-    const file = historyFile(OUT, name, tag);
-    if (!file) {
-      logger.info({ name }, 'history kept (the file exists)');
-      return;
-    }
-    const { stdout } = await run(
-      cli,
-      ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', env.address, '--namespace', sys.config.temporal.namespace],
-      { maxBuffer: 64 << 20 },
-    );
-    writeFileSync(file, stdout);
-    logger.info({ file }, 'history recorded');
+    const file = await saveHistory(source, OUT, name, tag, workflowId);
+    logger.info(file ? { file } : { name }, file ? 'history recorded' : 'history kept (the file exists)');
   };
   try {
     await sys.ops.ensureControls();

@@ -12,14 +12,15 @@ import { expect, it } from 'vitest';
 import { crmChurn } from '../../src/activities/patterns/crm-churn';
 import { failingAutomation } from '../../src/activities/patterns/failing-automation';
 import { flakyJob } from '../../src/activities/patterns/flaky-job';
-import { parseWindowRowId, rateLimitPressure } from '../../src/activities/patterns/rate-limit-pressure';
+import { rateLimitPressure } from '../../src/activities/patterns/rate-limit-pressure';
 import { groupMessages, normaliseMessage, recurringRequest } from '../../src/activities/patterns/recurring-request';
 import { DETECTORS } from '../../src/activities/patterns/table';
-import type { Detector, EvidenceRef, Pattern } from '../../src/activities/patterns/types';
+import type { Detector, Pattern } from '../../src/activities/patterns/types';
 import { N8N_WORKFLOW_FAILURES } from '../../src/activities/sources/n8n';
 import { configSchema, type Config } from '../../src/config';
 import { proposalActionSchema } from '../../src/proposal-actions';
 import { countApiCall, insertAudit, insertDeadLetter, reportIncident, upsertMemoryItems, type Store } from '../../src/store';
+import { expectEvidenceInStore } from '../helpers/evidence';
 import { forEachStore } from './fixtures';
 
 const MIN = 60_000;
@@ -42,31 +43,11 @@ async function detect(detector: Detector, store: Store, now: Date, cfg = config)
     expect(p.confidence).toBeLessThanOrEqual(1);
     expect(proposalActionSchema.safeParse(p.action).success).toBe(true);
     expect(p.evidence.length).toBeGreaterThan(0);
-    await expectRealRows(store, p.evidence);
+    await expectEvidenceInStore(store, p.evidence);
   }
   return first;
 }
 
-async function expectRealRows(store: Store, refs: readonly EvidenceRef[]): Promise<void> {
-  for (const ref of refs) {
-    if (ref.table === 'api_request_windows') {
-      const key = parseWindowRowId(String(ref.id));
-      const row = await store.db
-        .selectFrom('api_request_windows')
-        .select('at_second')
-        .where('at_second', '=', key.atSecond)
-        .where('service', '=', key.service)
-        .where('endpoint', '=', key.endpoint)
-        .executeTakeFirst();
-      expect(row, `api_request_windows ${ref.id}`).toBeDefined();
-      continue;
-    }
-    const table = ref.table as 'incidents' | 'agent_audit_log' | 'dead_letters' | 'memory_items';
-    expect(['incidents', 'agent_audit_log', 'dead_letters', 'memory_items']).toContain(table);
-    const row = await store.db.selectFrom(table).select('id').where('id', '=', Number(ref.id)).executeTakeFirst();
-    expect(row, `${ref.table} ${ref.id}`).toBeDefined();
-  }
-}
 
 const only = (patterns: Pattern[], subject: string): Pattern => {
   const found = patterns.filter((p) => p.subject === subject);
