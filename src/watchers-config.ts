@@ -3,6 +3,7 @@
  * ("7. Watchers", "Production Monitoring"); config.ts mounts this at `watchers`.
  */
 import { z } from 'zod';
+import { JOB_NAMES } from './jobs';
 
 const percent = z.coerce.number().positive().max(10_000);
 const positiveInt = z.coerce.number().int().positive();
@@ -36,7 +37,8 @@ export const watchersConfigSchema = z.strictObject({
     .strictObject({
       windowMinutes: minutes.default(30),
       defaultSeconds: positiveInt.default(30),
-      perJobSeconds: z.record(z.string(), positiveInt).default({}),
+      // Keyed by job name: a misspelt job is refused, not silently ignored.
+      perJobSeconds: z.partialRecord(z.enum(JOB_NAMES), positiveInt).default({}),
       perPageSeconds: z.coerce.number().nonnegative().default(2),
     })
     .prefault({}),

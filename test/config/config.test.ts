@@ -303,6 +303,13 @@ describe('an invalid config', () => {
     expect(message).toMatch(/watchers: .*"frobnicate"/);
   });
 
+  it('a long-run limit is keyed by job name: a misspelt job is refused by name, a real one is kept', () => {
+    const bad = writeTemp('yaml', 'watchers:\n  longRuns: { perJobSeconds: { sync_hubspt: 60 } }\n');
+    expect(configErrorOf(() => loadConfig({ OPS_CONFIG: bad })).message).toMatch(/watchers\.longRuns\.perJobSeconds: .*"sync_hubspt"/);
+    const good = writeTemp('yaml', 'watchers:\n  longRuns: { perJobSeconds: { sync_hubspot: 120 } }\n');
+    expect(loadConfig({ OPS_CONFIG: good }).watchers.longRuns.perJobSeconds).toEqual({ sync_hubspot: 120 });
+  });
+
   it('a watchers threshold set in the file is kept, the others keep their defaults', () => {
     const file = writeTemp('yaml', 'watchers:\n  queueDepth: { max: 250 }\n');
     const config = loadConfig({ OPS_CONFIG: file });

@@ -86,8 +86,9 @@ forEachStore((store) => {
     const sync = (pages: number) => JSON.stringify({ source: 'hubspot', outcome: 'succeeded', more: false, pages, items: pages * 100 });
     const scan = JSON.stringify({ sources: [{ source: 'notion', pages: 5 }, { source: 'hubspot', pages: 10 }, { source: 'chat', outcome: 'skipped' }] });
     await insertRuns(store(), [
-      run('lr_custom_ok', ago(now, MIN), { duration_ms: 120_000 }),
-      run('lr_custom_over', ago(now, MIN), { duration_ms: 120_001 }),
+      // Limits are keyed by real job names (this test's clock is its own, so no other runs are in its window).
+      run('cleanup_old_data', ago(now, MIN), { duration_ms: 120_000 }),
+      run('process_retry_queue', ago(now, MIN), { duration_ms: 120_001 }),
       // 30 s + 10 pages x 2 s = 50 s.
       run('lr_sync_ok', ago(now, MIN), { duration_ms: 50_000, output_data: sync(10) }),
       run('lr_sync_over', ago(now, MIN), { duration_ms: 50_001, output_data: sync(10) }),
@@ -95,9 +96,9 @@ forEachStore((store) => {
       run('lr_scan_ok', ago(now, MIN), { duration_ms: 50_000, output_data: scan }),
       run('lr_scan_over', ago(now, MIN), { duration_ms: 50_001, output_data: scan }),
     ]);
-    const config = configWith({ watchers: { longRuns: { perJobSeconds: { lr_custom_ok: 120, lr_custom_over: 120 } } } });
+    const config = configWith({ watchers: { longRuns: { perJobSeconds: { cleanup_old_data: 120, process_retry_queue: 120 } } } });
     const result = await check(longRunsWatcher, store(), now, config);
-    expect(subjects(result)).toEqual(['lr_custom_over', 'lr_scan_over', 'lr_sync_over']);
+    expect(subjects(result)).toEqual(['lr_scan_over', 'lr_sync_over', 'process_retry_queue']);
     expect(result.findings.find((f) => f.subject === 'lr_sync_over')!.title).toBe('lr_sync_over ran 50 s (limit 50 s for 10 page(s))');
   });
 

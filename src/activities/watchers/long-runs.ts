@@ -4,6 +4,7 @@
  * with the pages it read: a 10,000-contact HubSpot sync is slow because the API's rate limit says
  * so, not because something is wrong.
  */
+import { isJobName } from '../../jobs';
 import type { WatchersConfig } from '../../watchers-config';
 import type { Watcher, WatcherFinding } from './types';
 
@@ -13,7 +14,7 @@ type LongRunsConfig = WatchersConfig['longRuns'];
 
 /** The limit of one run of `job`, in ms, given the pages it read. */
 export function runLimitMs(config: LongRunsConfig, job: string, pages: number): number {
-  const base = config.perJobSeconds[job] ?? config.defaultSeconds;
+  const base = (isJobName(job) ? config.perJobSeconds[job] : undefined) ?? config.defaultSeconds;
   return Math.round((base + config.perPageSeconds * pages) * 1000);
 }
 
