@@ -54,7 +54,6 @@ import {
   listAudit,
   listSourceSync,
   listDeadLetters,
-  listIncidents,
   acknowledgeIncident,
   resolveIncidentBy,
   openIncidentCounts,
@@ -522,11 +521,6 @@ export class OpsClient {
     if (filter.job && !filter.job.includes('.')) requireJob(filter.job);
     if (filter.since && Number.isNaN(filter.since.getTime())) throw new OpsClientError('since: not a valid date');
     return listAudit(this.store.db, filter);
-  }
-
-  /** @deprecated listIncidents: it knows the acknowledged state and orders by urgency. */
-  incidents(filter: { status?: 'open' | 'resolved'; limit?: number } = {}) {
-    return listIncidents(this.store.db, filter);
   }
 
   /**

@@ -23,11 +23,10 @@ export interface NewIncident {
  * it returns that one with created=false. Holds with concurrent callers on both dialects.
  */
 export async function raiseIncident(db: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
-  return writeTransaction(db, (tx) => raiseIncidentIn(tx, incident));
+  return writeTransaction(db, (tx) => raiseIn(tx, incident));
 }
 
-/** raiseIncident inside a write transaction the caller already holds (e.g. a sync page's). */
-export async function raiseIncidentIn(tx: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
+async function raiseIn(tx: Kysely<Database>, incident: NewIncident): Promise<{ created: boolean; id: number }> {
   const { dedupeKey, dedupeWindowMs, now } = incident;
   if (dedupeKey && dedupeWindowMs) {
     // Row locks cannot guard a row that does not exist yet; a lock on the key can. SQLite
@@ -64,11 +63,6 @@ export async function getIncident(db: Kysely<Database>, id: number): Promise<Inc
   return db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The newest incident raised under this dedupe key, whatever its age or status. */
-export async function findIncidentByKey(db: Kysely<Database>, dedupeKey: string): Promise<IncidentRow | undefined> {
-  return db.selectFrom('incidents').selectAll().where('dedupe_key', '=', dedupeKey).orderBy('id', 'desc').executeTakeFirst();
-}
-
 /** Newest first; archived incidents only when asked for. */
 export async function listIncidents(
   db: Kysely<Database>,
@@ -78,17 +72,6 @@ export async function listIncidents(
   if (filter.status) query = query.where('status', '=', filter.status);
   if (!filter.includeArchived) query = query.where('archived', '=', 0);
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
-}
-
-/** Resolves an open incident; false when there is none open with that id. */
-export async function resolveIncident(db: Kysely<Database>, id: number, now: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('incidents')
-    .set({ status: 'resolved', resolved_at: now.toISOString() })
-    .where('id', '=', id)
-    .where('status', '=', 'open')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Whether `job` has an open incident of any of `types`. */

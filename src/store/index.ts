@@ -28,11 +28,8 @@ export { writeTransaction, isPostgres } from './tx';
 export { insertAudit, findRunAudit, listAudit, consecutiveFailures, type AuditRow, type NewAuditRow } from './audit';
 export {
   raiseIncident,
-  raiseIncidentIn,
   getIncident,
-  findIncidentByKey,
   listIncidents,
-  resolveIncident,
   hasOpenIncident,
   reportIncident,
   reportIncidentIn,

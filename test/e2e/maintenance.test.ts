@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { insertAudit, insertDeadLetter, listIncidents, raiseIncident, resolveIncident } from '../../src/store';
+import { insertAudit, insertDeadLetter, listIncidents, raiseIncident, resolveIncidentBy } from '../../src/store';
 import { startSystem, type TestSystem } from '../helpers/system';
 
 const DAY = 24 * 3600_000;
@@ -38,9 +38,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await insertAudit(db, { ts: iso(now - 400 * DAY), action: 'periodic_scan', action_type: 'system', success: 1, outcome: 'succeeded' });
       await insertAudit(db, { ts: iso(now - 10 * DAY), action: 'periodic_scan', action_type: 'system', success: 1, outcome: 'succeeded' });
       const oldIncident = await raiseIncident(db, { type: 't', severity: 'INFO', title: 'old', body: '', now: new Date(now - 100 * DAY) });
-      await resolveIncident(db, oldIncident.id, new Date(now - 95 * DAY));
+      await resolveIncidentBy(db, oldIncident.id, { actor: 'test', reason: 'old', now: new Date(now - 95 * DAY) });
       const freshIncident = await raiseIncident(db, { type: 't', severity: 'INFO', title: 'fresh', body: '', now: new Date(now - 2 * DAY) });
-      await resolveIncident(db, freshIncident.id, new Date(now - DAY));
+      await resolveIncidentBy(db, freshIncident.id, { actor: 'test', reason: 'fresh', now: new Date(now - DAY) });
       await insertDeadLetter(db, { created_at: iso(now - 60 * DAY), job: 'sync_n8n', workflow_id: 'w', input: '{}', error: 'e', category: 'transient', attempts: 5 });
       const count = async (table: string) =>
         Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]!.n);

@@ -9,7 +9,7 @@ import {
   OPS_TABLES,
   raiseIncident,
   recordReplayOutcome,
-  resolveIncident,
+  resolveIncidentBy,
 } from '../../src/store';
 import { countRows, DAY, forEachStore, iso } from './fixtures';
 
@@ -44,7 +44,7 @@ forEachStore((store) => {
   }
   async function incident(ageDays: number, resolvedDaysAgo?: number): Promise<number> {
     const { id } = await raiseIncident(db(), { type: 't', severity: 'INFO', title: `age ${ageDays}`, body: '', now: new Date(NOW - ageDays * DAY) });
-    if (resolvedDaysAgo !== undefined) await resolveIncident(db(), id, new Date(NOW - resolvedDaysAgo * DAY));
+    if (resolvedDaysAgo !== undefined) await resolveIncidentBy(db(), id, { actor: 'test', reason: 'resolved for the test', now: new Date(NOW - resolvedDaysAgo * DAY) });
     return id;
   }
 

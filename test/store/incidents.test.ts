@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { hasOpenIncident, listIncidents, raiseIncident, resolveIncident, type NewIncident } from '../../src/store';
+import { hasOpenIncident, IncidentStateError, listIncidents, raiseIncident, resolveIncidentBy, type NewIncident } from '../../src/store';
 import { forEachStore } from './fixtures';
 
 const HOUR = 3600_000;
@@ -52,8 +52,9 @@ forEachStore((store) => {
     expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_notion' })).toBe(true);
     expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_n8n' })).toBe(false);
     expect((await listIncidents(db(), { status: 'open' })).map((i) => i.id)).toContain(id);
-    expect(await resolveIncident(db(), id, later(HOUR))).toBe(true);
-    expect(await resolveIncident(db(), id, later(2 * HOUR))).toBe(false);
+    const by = (at: Date) => ({ actor: 'test', reason: 'cleared', now: at });
+    expect(await resolveIncidentBy(db(), id, by(later(HOUR)))).toMatchObject({ id, status: 'resolved' });
+    await expect(resolveIncidentBy(db(), id, by(later(2 * HOUR)))).rejects.toThrow(IncidentStateError);
     expect(await hasOpenIncident(db(), { types: ['consecutive_failures'], job: 'sync_notion' })).toBe(false);
     const resolved = await listIncidents(db(), { status: 'resolved' });
     expect(resolved.map((i) => [i.id, i.resolved_at])).toEqual([[id, later(HOUR).toISOString()]]);
