@@ -34,6 +34,7 @@ import { InvalidJobParams, parseJobParams } from './job-params';
 import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
 import { describeCadence, resolveSchedules } from './schedules/table';
 import type { Logger } from './logger';
+import { temporalConnectionOptions } from './temporal/connection';
 import { createMessageActivities, type CallPreview, type DigestPreview } from './activities/messages';
 import { createNotifier } from './activities/notify';
 import { configuredChannels } from './activities/channels';
@@ -278,7 +279,7 @@ export class OpsClient {
    */
   static async connect(config: Config, options: { access?: StoreAccess } = {}): Promise<OpsClient> {
     const access = options.access ?? 'write';
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' }).catch(
+    const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5s' }).catch(
       (err: unknown) => {
         throw new OpsConnectError(`Temporal at ${config.temporal.address}: ${(err as Error).message}`, 'temporal', { cause: err });
       },

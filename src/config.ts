@@ -20,6 +20,10 @@ import { watchersConfigSchema } from './watchers-config';
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)');
 const positiveInt = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(1).max(65535);
+/** host:port to listen on; port 0 picks a free one (tests). */
+const listenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8787').refine((a) => Number(a.split(':').pop()) <= 65535, 'port must be 0-65535');
+/** A boolean from a file (true/false) or an env variable ("true"/"false", "1"/"0"). */
+const flag = z.union([z.boolean(), z.stringbool()]);
 
 /** A schedule interval: a duration Temporal can run, between MIN_INTERVAL_MS and MAX_INTERVAL_MS. */
 const intervalText = z.string().superRefine((text, ctx) => {
@@ -174,6 +178,60 @@ export const configSchema = z.strictObject({
       /** npm start: how long Temporal may not answer before it is replaced, or npm start exits (75). */
       // At least one probe's 2 s (a slow probe must not restart a healthy server); at most an hour.
       lostAfterMs: positiveInt.min(2_000).max(3_600_000).default(30_000),
+      /**
+       * TLS to the frontend (src/temporal/connection.ts). On when `enabled`, when any file is
+       * given (mTLS: certFile + keyFile; caFile for a private CA) or with an API key (Temporal Cloud).
+       */
+      tls: z
+        .strictObject({
+          enabled: flag.optional(),
+          caFile: z.string().min(1).optional(),
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          serverName: z.string().min(1).optional(),
+        })
+        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+          message: 'give certFile and keyFile together (mTLS needs both)',
+        })
+        .refine((t) => !(t.enabled === false && (t.caFile || t.certFile || t.keyFile)), {
+          message: 'TLS files are set but tls.enabled is false',
+        })
+        .prefault({}),
+      /** Temporal Cloud API key (sent as a bearer token; implies TLS). */
+      apiKey: secret.optional(),
+    })
+    .prefault({}),
+  /** The HTTP API (src/http/): health, metrics, jobs, controls, webhooks. */
+  http: z
+    .strictObject({
+      /** Loopback by default: exposing it is a deliberate choice (OPS_HTTP_ADDRESS=0.0.0.0:8787). */
+      address: listenAddress.default('127.0.0.1:8787'),
+      /** Bearer token for /v1/*; without it those routes are off (webhooks have their own secrets). */
+      token: z.string().trim().min(16, 'must be at least 16 characters').max(512).optional(),
+      /** Largest request body accepted; bigger ones get 413. */
+      bodyLimitBytes: positiveInt.max(10 * 1024 * 1024).default(1024 * 1024),
+      /** off: no HTTP server at all (e.g. a second worker host). */
+      enabled: flag.default(true),
+    })
+    .prefault({}),
+  webhooks: z
+    .strictObject({
+      hubspot: z
+        .strictObject({
+          /** The HubSpot app's client secret: the key of X-HubSpot-Signature-v3. Without it the route is off. */
+          clientSecret: secret.optional(),
+          /** HubSpot's rule: a request whose timestamp is older than 5 minutes is refused. */
+          maxAgeSeconds: positiveInt.max(3600).default(300),
+          /** Contact ids in one webhook request (HubSpot batches up to 100 events). */
+          maxEvents: positiveInt.max(1000).default(100),
+        })
+        .prefault({}),
+      telegram: z
+        .strictObject({
+          /** setWebhook's secret_token, echoed in X-Telegram-Bot-Api-Secret-Token. Without it the route is off. */
+          secretToken: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected 1-256 characters A-Z, a-z, 0-9, _ or -').optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('.data'),
@@ -259,6 +317,17 @@ export const ENV_KEYS = {
   TEMPORAL_TASK_QUEUE: 'temporal.taskQueue',
   OPS_WORKFLOW_BUNDLE: 'temporal.workflowBundle',
   TEMPORAL_LOST_AFTER_MS: 'temporal.lostAfterMs',
+  TEMPORAL_TLS: 'temporal.tls.enabled',
+  TEMPORAL_TLS_CA: 'temporal.tls.caFile',
+  TEMPORAL_TLS_CERT: 'temporal.tls.certFile',
+  TEMPORAL_TLS_KEY: 'temporal.tls.keyFile',
+  TEMPORAL_TLS_SERVER_NAME: 'temporal.tls.serverName',
+  TEMPORAL_API_KEY: 'temporal.apiKey',
+  OPS_HTTP_ADDRESS: 'http.address',
+  OPS_API_TOKEN: 'http.token',
+  OPS_HTTP: 'http.enabled',
+  HUBSPOT_CLIENT_SECRET: 'webhooks.hubspot.clientSecret',
+  TELEGRAM_WEBHOOK_SECRET: 'webhooks.telegram.secretToken',
   OPS_DATA_DIR: 'dataDir',
   DATABASE_URL: 'databaseUrl',
   LOG_LEVEL: 'logLevel',
@@ -383,5 +452,9 @@ export function configSecrets(config: Config): string[] {
     comms.salesmsg.token,
     comms.twilio.authToken,
     comms.twilio.accountSid,
+    config.temporal.apiKey,
+    config.http.token,
+    config.webhooks.hubspot.clientSecret,
+    config.webhooks.telegram.secretToken,
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

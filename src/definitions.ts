@@ -55,6 +55,13 @@ export interface JobInput {
   /** Set when this run re-runs a dead letter; the outcome is written back to it. */
   replayOf?: number;
   params?: Record<string, unknown>;
+  /**
+   * A dry run (seed 003's simulation): the job's reads run for real; every store write, send,
+   * external write and Temporal change is recorded instead of made (activities/dry-run.ts), and
+   * the run's output lists them. Its audit row is `<job>.dry_run`, so no failure streak,
+   * dead letter or incident ever comes of it.
+   */
+  dryRun?: boolean;
 }
 
 export type JobOutcome = 'succeeded' | 'skipped' | 'failed';

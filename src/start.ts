@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, sqlitePath } from './config';
 import { OpsClient } from './client';
 import { createLogger, temporalLoggerFor } from './logger';
 import { migrateToLatest, openStore } from './store';
+import { temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { superviseTemporal } from './temporal/supervisor';
 import { createWorker, type OpsWorker } from './worker';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     logger.info({ dialect: store.dialect, applied }, 'store ready');
     startingUp();
 
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const connection = await Connection.connect(temporalConnectionOptions(config));
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
     await ensureSearchAttributes(connection, config.temporal.namespace, logger);
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     await ops.reconcileSchedules(logger);
     startingUp();
 
-    const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
     cleanups.push(() => nativeConnection.close());
     worker = await createWorker({ config, connection: nativeConnection, client, store, logger });
     startingUp();

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, sqlitePath } from './config';
 import { OpsClient } from './client';
 import { createLogger, temporalLoggerFor } from './logger';
 import { migrateToLatest, openStore } from './store';
+import { temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './worker';
 
@@ -19,8 +20,8 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
     await migrateToLatest(store);
     const client = new Client({ connection, namespace: config.temporal.namespace });

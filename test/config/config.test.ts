@@ -107,6 +107,17 @@ describe('environment variables', () => {
     TEMPORAL_TASK_QUEUE: ['ops-jobs-2', 'ops-jobs-2'],
     OPS_WORKFLOW_BUNDLE: ['/app/dist/workflow-bundle.js', '/app/dist/workflow-bundle.js'],
     TEMPORAL_LOST_AFTER_MS: ['5000', 5000],
+    TEMPORAL_TLS: ['true', true],
+    TEMPORAL_TLS_CA: ['/etc/temporal/ca.pem', '/etc/temporal/ca.pem'],
+    TEMPORAL_TLS_CERT: ['/etc/temporal/client.pem', '/etc/temporal/client.pem'],
+    TEMPORAL_TLS_KEY: ['/etc/temporal/client.key', '/etc/temporal/client.key'],
+    TEMPORAL_TLS_SERVER_NAME: ['temporal.internal', 'temporal.internal'],
+    TEMPORAL_API_KEY: ['cloud-api-key', 'cloud-api-key'],
+    OPS_HTTP_ADDRESS: ['0.0.0.0:9090', '0.0.0.0:9090'],
+    OPS_API_TOKEN: ['a-token-of-at-least-16-chars', 'a-token-of-at-least-16-chars'],
+    OPS_HTTP: ['false', false],
+    HUBSPOT_CLIENT_SECRET: ['hs-client-secret', 'hs-client-secret'],
+    TELEGRAM_WEBHOOK_SECRET: ['tg_secret-1', 'tg_secret-1'],
     OPS_DATA_DIR: ['/data', '/data'],
     DATABASE_URL: ['postgres://ops:secret@db:5432/personal_ops', 'postgres://ops:secret@db:5432/personal_ops'],
     LOG_LEVEL: ['debug', 'debug'],
@@ -133,9 +144,12 @@ describe('environment variables', () => {
 
   // Twilio's three credentials only count together; each is tested beside the other two.
   const twilio = { TWILIO_ACCOUNT_SID: samples.TWILIO_ACCOUNT_SID[0], TWILIO_AUTH_TOKEN: 'twilio-token', TWILIO_FROM_NUMBER: '+15550001111' };
+  // mTLS's certificate and key likewise.
+  const mtls = { TEMPORAL_TLS_CERT: samples.TEMPORAL_TLS_CERT[0], TEMPORAL_TLS_KEY: samples.TEMPORAL_TLS_KEY[0] };
 
   it.each(Object.entries(samples))('%s sets its config key', (name, [value, expected]) => {
-    const config = loadConfig({ ...(name.startsWith('TWILIO_') ? twilio : {}), [name]: value });
+    const companions = name.startsWith('TWILIO_') ? twilio : name in mtls ? mtls : {};
+    const config = loadConfig({ ...companions, [name]: value });
     expect(getPath(config, ENV_KEYS[name as keyof typeof ENV_KEYS])).toEqual(expected);
   });
 
