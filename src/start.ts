@@ -8,10 +8,11 @@
  * so whatever supervises npm start should start it again.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, sqlitePath } from './config';
 import { OpsClient } from './client';
-import { createLogger, temporalLoggerFor } from './logger';
+import { createLogger } from './logger';
+import { installRuntime } from './runtime';
 import { migrateToLatest, openStore } from './store';
 import { temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -34,10 +35,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  Runtime.install({
-    logger: temporalLoggerFor(logger),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-  });
+  installRuntime(config, logger);
 
   const supervisor = await superviseTemporal(config, logger);
   const temporal = supervisor.current();

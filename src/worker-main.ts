@@ -3,10 +3,11 @@
  * service, with no dev server. `npm start` is the all-in-one for a single machine.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, sqlitePath } from './config';
 import { OpsClient } from './client';
-import { createLogger, temporalLoggerFor } from './logger';
+import { createLogger } from './logger';
+import { installRuntime } from './runtime';
 import { migrateToLatest, openStore } from './store';
 import { temporalConnectionOptions } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -15,10 +16,7 @@ import { createWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  Runtime.install({
-    logger: temporalLoggerFor(logger),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-  });
+  installRuntime(config, logger);
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
