@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  installRuntime(config, logger);
+  await installRuntime(config, logger);
 
   const supervisor = await superviseTemporal(config, logger);
   const temporal = supervisor.current();

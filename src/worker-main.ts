@@ -16,7 +16,7 @@ import { createWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  installRuntime(config, logger);
+  await installRuntime(config, logger);
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
