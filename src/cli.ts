@@ -27,10 +27,11 @@ import {
   UsageError,
 } from './cli/args';
 import { describeConnectFailure, describeFailure } from './cli/errors';
-import { formatControls, formatProgress, formatSchedules, formatStatus, table } from './cli/format';
+import { formatControls, formatProgress, formatStatus, table } from './cli/format';
 import { registerIncidents } from './cli/incidents';
 import { registerMemory } from './cli/memory';
 import { registerProposals } from './cli/proposals';
+import { registerSchedules } from './cli/schedules';
 import { actorOf, whoOf, withWho, type Action, type Context, type Output, type WhoOptions } from './cli/plan';
 
 export interface CliIo {
@@ -55,7 +56,7 @@ Exit codes:
   2  bad arguments or configuration, or a request the state refuses (an incident or proposal id
      that does not exist, one already decided, an unknown memory key); nothing was changed
 
-Every change (kill, jobs, comms, writes, quiet-hours, schedules pause/resume/trigger, allowlist
+Every change (kill, jobs, comms, writes, quiet-hours, schedules pause/resume/trigger/set, allowlist
 add/remove, incidents ack/resolve, proposals approve/reject, memory correct) takes --reason
 (required) and --actor (default $USER), and writes an audit row.
 Commands that only read never migrate the store: if its schema is behind, they say so; a command
@@ -226,31 +227,7 @@ function buildProgram(
       }, 'write');
     });
 
-  const schedules = command(program, 'schedules', 'list, pause, resume or trigger the job schedules');
-  command(schedules, 'list', 'every schedule: cadence, paused, next runs, last outcome').action(() => {
-    setPlan(async ({ client, config, out }) => {
-      const rows = await client.listSchedules();
-      out.print(formatSchedules(rows, { timeZone: config.timezone, now: new Date() }), rows);
-    });
-  });
-  for (const verb of ['pause', 'resume', 'trigger'] as const) {
-    const what = `schedules ${verb}`;
-    const description =
-      verb === 'trigger' ? "run a job's schedule now (audited)" : `${verb} a job's schedule (audited; the reason is kept as its note)`;
-    withWho(command(schedules, verb, description))
-      .argument('<job>', 'job name')
-      .action((jobArg: string, opts: WhoOptions) => {
-        const job = parseJob(jobArg);
-        const who = whoOf(opts, env, what);
-        setPlan(async ({ client, out }) => {
-          if (verb === 'pause') await client.pauseSchedule(job, who);
-          else if (verb === 'resume') await client.resumeSchedule(job, who);
-          else await client.triggerSchedule(job, who);
-          const done = { pause: 'paused', resume: 'resumed', trigger: 'triggered' }[verb];
-          out.print(`${job}: schedule ${done} by ${who.actor}: ${who.reason}`, { job, action: verb, ok: true, ...who });
-        }, 'write');
-      });
-  }
+  registerSchedules(program, { command, setPlan, env });
 
   const dlq = command(program, 'dlq', 'dead letters: runs whose retries ran out, kept for replay');
   command(dlq, 'list', 'dead letters, newest first')

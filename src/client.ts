@@ -32,7 +32,9 @@ import {
 import { isJobName, JOB_NAMES, type JobName } from './jobs';
 import { InvalidJobParams, parseJobParams } from './job-params';
 import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
-import { describeCadence, resolveSchedules } from './schedules/table';
+import { cadenceOfSpec, overrideOf, type CadenceOverride } from './schedules/override';
+import { CadenceChangeRefused, changeScheduleCadence } from './schedules/set-cadence';
+import { cadenceProblem, describeCadence, resolveSchedules, type Cadence } from './schedules/table';
 import type { Logger } from './logger';
 import { temporalConnectionOptions } from './temporal/connection';
 import { createMessageActivities, type CallPreview, type DigestPreview } from './activities/messages';
@@ -131,9 +133,22 @@ export class OpsConnectError extends Error {
   }
 }
 
+/**
+ * Where the cadence in effect comes from, lowest precedence first: the job catalogue (src/jobs.ts),
+ * config (jobs.<job>.every / at), or a run-time override (`opsctl schedules set`, or an approved
+ * set_cadence proposal), which lasts until cleared or until the config changes that job's cadence.
+ */
+export type CadenceSource = 'catalogue' | 'config' | 'override' | 'proposal';
+
 export interface ScheduleStatus {
   job: JobName;
+  /** The cadence in effect: what the Temporal Schedule runs. */
   cadence: string;
+  source: CadenceSource;
+  /** What config (or the catalogue) says; the one `opsctl schedules set JOB --default` returns to. */
+  configured: string;
+  /** Who set the run-time cadence in effect, when, why (source override or proposal). */
+  override?: CadenceOverride;
   exists: boolean;
   paused: boolean;
   note?: string;
@@ -410,16 +425,22 @@ export class OpsClient {
   async listSchedules(): Promise<ScheduleStatus[]> {
     return Promise.all(
       resolveSchedules(this.config).map(async (row): Promise<ScheduleStatus> => {
-        const cadence = describeCadence(row.cadence, row.timezone);
+        const configured = describeCadence(row.cadence, row.timezone);
+        const fromConfig = Boolean(this.config.jobs[row.job]?.every ?? this.config.jobs[row.job]?.at);
         const [last] = await listAudit(this.store.db, { job: row.job, limit: 1 });
         const lastRun = last
           ? { at: last.ts, outcome: last.outcome, workflowId: last.workflow_id, error: last.error }
           : undefined;
+        const base = { job: row.job, cadence: configured, configured, source: (fromConfig ? 'config' : 'catalogue') as CadenceSource };
         try {
           const d = await this.temporal.schedule.getHandle(row.job).describe();
+          const running = cadenceOfSpec(d.spec);
+          const override = overrideOf(d);
           return {
-            job: row.job,
-            cadence,
+            ...base,
+            // What Temporal runs is the truth, whoever set it.
+            ...(running ? { cadence: describeCadence(running, row.timezone) } : {}),
+            ...(override ? { source: override.proposal === undefined ? 'override' : 'proposal', override } : {}),
             exists: true,
             paused: d.state.paused,
             note: d.state.note,
@@ -428,7 +449,7 @@ export class OpsClient {
           };
         } catch (err) {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
-          return { job: row.job, cadence, exists: false, paused: false, nextRunTimes: [], lastRun };
+          return { ...base, exists: false, paused: false, nextRunTimes: [], lastRun };
         }
       }),
     );
@@ -446,6 +467,40 @@ export class OpsClient {
   /** Starts the schedule's action now (overlap policy applies). Audited. */
   triggerSchedule(job: string, who: Who): Promise<void> {
     return this.scheduleAction('trigger', job, who);
+  }
+
+  /**
+   * Runs the job at `cadence` from now on, durably (on its Temporal Schedule), until cleared or
+   * until the config changes the job's cadence. Checked like a configured cadence; audited
+   * (schedules.set). The schedule's pause stays.
+   */
+  async setScheduleCadence(job: string, cadence: Cadence, who: Who): Promise<ScheduleStatus> {
+    const name = requireJob(job);
+    const checked = parseCadence(cadence);
+    return this.changeCadence(name, checked, parseWho(who));
+  }
+
+  /** Back to the configured cadence (config, else the catalogue). Audited (schedules.set). */
+  async clearScheduleCadence(job: string, who: Who): Promise<ScheduleStatus> {
+    return this.changeCadence(requireJob(job), undefined, parseWho(who));
+  }
+
+  private async changeCadence(job: JobName, cadence: Cadence | undefined, who: Who): Promise<ScheduleStatus> {
+    const started = Date.now();
+    const input = { job, ...(cadence ? { cadence } : { default: true }) };
+    let change;
+    try {
+      change = await changeScheduleCadence(this.temporal, this.config, job, cadence, who);
+    } catch (err) {
+      const refused = err instanceof CadenceChangeRefused;
+      // A refusal changed nothing and says why; a failure is audited as the others are.
+      if (!refused) await this.auditSchedule('set', job, who, input, started, err as Error).catch(() => undefined);
+      throw refused ? new OpsClientError(err.message) : err;
+    }
+    await this.auditSchedule('set', job, who, { ...input, before: change.before ?? null, after: change.after }, started);
+    const status = (await this.listSchedules()).find((s) => s.job === job);
+    if (!status) throw new Error(`${job}: no status after setting its cadence`);
+    return status;
   }
 
   /**
@@ -467,6 +522,26 @@ export class OpsClient {
     } catch (err) {
       error = err as Error;
     }
+    if (error) {
+      // The failure is what the caller needs to hear; a store that also fails adds nothing.
+      await this.auditSchedule(action, name, { actor, reason }, { job: name }, started, error).catch(() => undefined);
+      throw error;
+    }
+    await this.auditSchedule(action, name, { actor, reason }, { job: name }, started);
+  }
+
+  /**
+   * The audit row of a schedule change (`schedules.<action>`), written after the change because
+   * Temporal and the store share no transaction, and a row must never claim a change that did not happen.
+   */
+  private async auditSchedule(
+    action: ScheduleAction | 'set',
+    job: JobName,
+    who: Who,
+    input: Record<string, unknown>,
+    started: number,
+    error?: Error,
+  ): Promise<void> {
     const row = {
       ts: new Date().toISOString(),
       action: `schedules.${action}`,
@@ -475,21 +550,20 @@ export class OpsClient {
       outcome: null,
       error: error ? error.message.slice(0, 1000) : null,
       duration_ms: Date.now() - started,
-      input_data: JSON.stringify({ job: name }),
+      input_data: JSON.stringify(input),
       output_data: null,
       workflow_id: null,
-      actor,
-      reason,
+      actor: who.actor,
+      reason: who.reason,
     };
     if (error) {
-      // The failure is what the caller needs to hear; a store that also fails adds nothing.
-      await insertAudit(this.store.db, row).catch(() => undefined);
-      throw error;
+      await insertAudit(this.store.db, row);
+      return;
     }
     try {
       await insertAudit(this.store.db, row);
     } catch (err) {
-      throw new Error(`${name}: schedule ${action} done, but its audit row could not be written: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${job}: schedule ${action} done, but its audit row could not be written: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -886,4 +960,17 @@ function requireJob(job: string): JobName {
     throw new OpsClientError(`Unknown job "${job}". Jobs: ${JOB_NAMES.join(', ')}`);
   }
   return job;
+}
+
+/** A run-time cadence, held to the rules of a configured one: exactly one of every / at. */
+function parseCadence(cadence: Cadence): Cadence {
+  const c = cadence as Partial<Record<'every' | 'at', unknown>>;
+  const keys = Object.keys(cadence);
+  if (keys.length !== 1 || (typeof c.every !== 'string' && typeof c.at !== 'string')) {
+    throw new OpsClientError('a cadence is exactly one of { every: "15m" } or { at: "07:30" }');
+  }
+  const checked: Cadence = typeof c.every === 'string' ? { every: c.every } : { at: c.at as string };
+  const problem = cadenceProblem(checked);
+  if (problem) throw new OpsClientError(`${'every' in checked ? 'every' : 'at'}: ${problem}`);
+  return checked;
 }

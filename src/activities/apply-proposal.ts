@@ -6,6 +6,9 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { KillSwitchActive, OpsError, ValidationError } from '../errors';
 import { describeAction, type ProposalAction } from '../proposal-actions';
+import { isJobName } from '../jobs';
+import { cadenceOfSpec, overrideOf } from '../schedules/override';
+import { CadenceChangeRefused, changeScheduleCadence } from '../schedules/set-cadence';
 import { durationMs, intervalProblem } from '../schedules/table';
 import {
   getProposal,
@@ -95,37 +98,45 @@ export function createApplyProposalActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Changes the interval of the job's schedule and nothing else: its action (with the definition
-   * fingerprint reconcile compares) stays, so reconcile at boot leaves it alone until the job's
-   * configured definition itself changes (a person's config then wins). Audited (schedules.cadence).
+   * Runs the job every `every` through the same run-time override as `opsctl schedules set`
+   * (schedules/set-cadence.ts): the schedule records it as this proposal's, reconcile at boot keeps
+   * it until the config changes the job's cadence (a person's config then wins), and
+   * `opsctl schedules set JOB --default` undoes it. Audited (schedules.set).
    */
   async function setCadence(row: ProposalRow, job: string, every: string): Promise<string> {
     const problem = intervalProblem(every);
     if (problem) throw new ValidationError(`set_cadence: ${problem}`);
-    const ms = durationMs(every);
-    const handle = client.schedule.getHandle(job);
-    let before: number | undefined;
-    await handle
-      .update((previous) => {
-        const intervals = previous.spec.intervals ?? [];
-        if (intervals.length !== 1 || (previous.spec.calendars ?? []).length > 0) {
-          throw new ValidationError(`the ${job} schedule does not run at an interval; its cadence is not changed`);
-        }
-        const current = intervals[0]!.every;
-        before = typeof current === 'number' ? current : durationMs(String(current));
-        return {
-          spec: { ...previous.spec, intervals: [{ ...intervals[0]!, every: ms }] },
-          action: previous.action,
-          policies: previous.policies,
-          state: previous.state,
-        };
-      })
+    if (!isJobName(job)) throw new ValidationError(`set_cadence: unknown job ${job}`);
+    const described = await client.schedule
+      .getHandle(job)
+      .describe()
       .catch((err: unknown) => {
         if (err instanceof ScheduleNotFoundError) throw new ValidationError(`no schedule ${job}`);
         throw err;
       });
-    await audit('schedules.cadence', { job, every, beforeMs: before ?? null }, row);
-    return before === ms ? `${job} already ran every ${every}` : `${job} now runs every ${every}`;
+    const running = cadenceOfSpec(described.spec);
+    if (!running || !('every' in running)) {
+      throw new ValidationError(`the ${job} schedule does not run at an interval; its cadence is not changed`);
+    }
+    // A retried activity: this proposal's override is in place already, nothing to do twice.
+    if (overrideOf(described)?.proposal === row.id) return `${job} already runs every ${every}`;
+    let change;
+    try {
+      change = await changeScheduleCadence(
+        client,
+        deps.config,
+        job,
+        { every },
+        { actor: `proposal #${row.id} (${row.decided_by ?? 'unknown'})`, reason: (row.decision_reason ?? '').slice(0, 1000) || 'approved', proposal: row.id },
+        now(),
+      );
+    } catch (err) {
+      if (err instanceof CadenceChangeRefused) throw new ValidationError(`set_cadence: ${err.message}`);
+      throw err;
+    }
+    const beforeMs = change.before && 'every' in change.before ? durationMs(change.before.every) : null;
+    await audit('schedules.set', { job, cadence: { every }, before: change.before ?? null, beforeMs }, row);
+    return beforeMs === durationMs(every) ? `${job} already ran every ${every}` : `${job} now runs every ${every}`;
   }
 
   /** Mutes the type; a mute this proposal made already is not made twice. */

@@ -80,11 +80,19 @@ export function formatSchedules(schedules: ScheduleStatus[], view: TimeView): st
     schedules.map((s) => ({
       job: s.job,
       cadence: s.cadence,
+      source: describeCadenceSource(s),
       state: !s.exists ? 'missing' : s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active',
       [`next runs (${view.timeZone})`]: s.nextRunTimes.slice(0, 3).map((t) => formatInstant(t, view.timeZone)).join(', '),
       last: s.lastRun ? `${s.lastRun.outcome ?? '?'} ${formatAgo(s.lastRun.at, view.now)}` : 'never',
     })),
   );
+}
+
+/** "catalogue", "config", "set by alice (config: every 30m)", "proposal #4 (config: every 1h)". */
+export function describeCadenceSource(s: Pick<ScheduleStatus, 'source' | 'override' | 'configured'>): string {
+  if (s.source === 'proposal') return `proposal #${s.override?.proposal ?? '?'} (default: ${s.configured})`;
+  if (s.source === 'override') return `set by ${printable(s.override?.actor ?? '?', 40)} (default: ${s.configured})`;
+  return s.source;
 }
 
 export function formatStatus(s: SystemStatus, view: TimeView): string {

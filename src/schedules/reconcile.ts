@@ -1,6 +1,8 @@
 /**
  * Makes the Temporal Schedules match the table: creates missing ones, updates changed ones
  * (keeping a person's pause), removes ones this project owns that the table no longer has.
+ * A run-time cadence override (override.ts) is kept while the config still says the cadence it
+ * overrode, and dropped, logged, once the config says another: a person's config edit wins.
  * Running it twice changes nothing.
  */
 import { createHash } from 'node:crypto';
@@ -14,7 +16,8 @@ import {
 import type { Config } from '../config';
 import { JOB_SEARCH_ATTRIBUTE, OWNER, OWNER_MEMO_KEY, type JobInput } from '../definitions';
 import type { Logger } from '../logger';
-import { durationMs, resolveSchedules, validateSchedules, type ResolvedSchedule } from './table';
+import { OVERRIDE_MEMO_KEY, overrideOf, type CadenceOverride } from './override';
+import { durationMs, resolveSchedules, sameCadence, validateSchedules, type ResolvedSchedule } from './table';
 
 /** Action memo key holding a fingerprint of the definition, so "changed" is a string compare. */
 const DEFINITION_MEMO_KEY = 'opsScheduleDefinition';
@@ -24,9 +27,14 @@ export interface ReconcileReport {
   updated: string[];
   removed: string[];
   unchanged: string[];
+  /** Jobs running a run-time override that the config still allows (in updated or unchanged too). */
+  overridesKept: string[];
+  /** Jobs whose override the config replaced (in updated too). */
+  overridesDropped: string[];
 }
 
-export function scheduleOptions(row: ResolvedSchedule, config: Config): ScheduleOptions {
+/** `override` (when the row's cadence is one) is recorded in the action memo, beside the fingerprint. */
+export function scheduleOptions(row: ResolvedSchedule, config: Config, override?: CadenceOverride): ScheduleOptions {
   const spec: ScheduleOptions['spec'] =
     'every' in row.cadence
       ? { intervals: [{ every: durationMs(row.cadence.every) }] }
@@ -62,7 +70,7 @@ export function scheduleOptions(row: ResolvedSchedule, config: Config): Schedule
       taskQueue: config.temporal.taskQueue,
       args,
       typedSearchAttributes: [{ key: JOB_SEARCH_ATTRIBUTE, value: row.job }],
-      memo: { [DEFINITION_MEMO_KEY]: fingerprint },
+      memo: { [DEFINITION_MEMO_KEY]: fingerprint, ...(override ? { [OVERRIDE_MEMO_KEY]: override } : {}) },
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
     memo: { [OWNER_MEMO_KEY]: OWNER },
@@ -70,14 +78,14 @@ export function scheduleOptions(row: ResolvedSchedule, config: Config): Schedule
 }
 
 export async function reconcileSchedules(client: Client, config: Config, logger: Logger): Promise<ReconcileReport> {
-  const report: ReconcileReport = { created: [], updated: [], removed: [], unchanged: [] };
+  const report: ReconcileReport = { created: [], updated: [], removed: [], unchanged: [], overridesKept: [], overridesDropped: [] };
   const rows = resolveSchedules(config);
   // All or nothing: one bad row found halfway would leave some schedules changed and others not.
   validateSchedules(rows);
-  const desired = rows.map((row) => scheduleOptions(row, config));
-  const wanted = new Set(desired.map((d) => d.scheduleId));
+  const wanted = new Set<string>(rows.map((row) => row.job));
 
-  for (const options of desired) {
+  for (const row of rows) {
+    let options = scheduleOptions(row, config);
     const handle = client.schedule.getHandle(options.scheduleId);
     let current;
     try {
@@ -93,9 +101,23 @@ export async function reconcileSchedules(client: Client, config: Config, logger:
         `Schedule ${options.scheduleId} exists but was not created by personal-ops; rename or delete it (temporal schedule delete --schedule-id ${options.scheduleId})`,
       );
     }
+    const override = overrideOf(current);
+    let dropped = false;
+    if (override && sameCadence(override.configured, row.cadence)) {
+      options = scheduleOptions({ ...row, cadence: override.cadence }, config, override);
+      report.overridesKept.push(row.job);
+    } else if (override) {
+      dropped = true;
+      report.overridesDropped.push(row.job);
+      logger.warn(
+        { job: row.job, override, configured: row.cadence },
+        `the config changed ${row.job}'s cadence since ${override.actor} set it at run time: the config wins, the override is dropped`,
+      );
+    }
     const wantedFingerprint = (options.action.memo as Record<string, unknown>)[DEFINITION_MEMO_KEY];
     const currentFingerprint = current.action.type === 'startWorkflow' ? current.action.memo?.[DEFINITION_MEMO_KEY] : undefined;
-    if (currentFingerprint === wantedFingerprint) {
+    // A dropped override goes even when the new config happens to say the overriding cadence.
+    if (currentFingerprint === wantedFingerprint && !dropped) {
       report.unchanged.push(options.scheduleId);
       continue;
     }
@@ -121,6 +143,8 @@ export async function reconcileSchedules(client: Client, config: Config, logger:
       updated: report.updated,
       removed: report.removed,
       unchanged: report.unchanged.length,
+      overridesKept: report.overridesKept,
+      overridesDropped: report.overridesDropped,
     },
     'schedules reconciled',
   );

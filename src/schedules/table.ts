@@ -32,14 +32,33 @@ export class ScheduleTableError extends Error {
   override readonly name = 'ScheduleTableError';
 }
 
+const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** Why a clock time cannot be a daily cadence, or undefined when it can. */
+export function clockProblem(text: string): string | undefined {
+  return CLOCK_TIME.test(text) ? undefined : `${JSON.stringify(text.slice(0, 40))} is not a time HH:MM`;
+}
+
+/** The same rules for a cadence wherever it comes from: config, opsctl schedules set, a proposal. */
+export function cadenceProblem(cadence: Cadence): string | undefined {
+  return 'every' in cadence ? intervalProblem(cadence.every) : clockProblem(cadence.at);
+}
+
+/** Same schedule: 60m and 1h are one cadence. */
+export function sameCadence(a: Cadence, b: Cadence): boolean {
+  if ('every' in a && 'every' in b) {
+    const ms = (text: string) => (intervalProblem(text) ? text : durationMs(text));
+    return ms(a.every) === ms(b.every);
+  }
+  return 'at' in a && 'at' in b && a.at === b.at;
+}
+
 /** Every row checked before any schedule is touched; one error naming each bad job and its value. */
 export function validateSchedules(rows: readonly ResolvedSchedule[]): void {
   const problems = rows.flatMap((row) => {
-    if ('every' in row.cadence) {
-      const problem = intervalProblem(row.cadence.every);
-      return problem ? [`jobs.${row.job}.every: ${problem}`] : [];
-    }
-    return /^([01]\d|2[0-3]):[0-5]\d$/.test(row.cadence.at) ? [] : [`jobs.${row.job}.at: ${JSON.stringify(row.cadence.at)} is not a time HH:MM`];
+    const problem = cadenceProblem(row.cadence);
+    if (!problem) return [];
+    return 'every' in row.cadence ? [`jobs.${row.job}.every: ${problem}`] : [`jobs.${row.job}.at: ${problem}`];
   });
   if (problems.length) throw new ScheduleTableError(`Invalid schedule table, nothing changed:\n  - ${problems.join('\n  - ')}`);
 }

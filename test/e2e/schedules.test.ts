@@ -27,7 +27,7 @@ describe('schedule reconciliation', () => {
     const first = await reconcileSchedules(sys.client, sys.config, logger);
     expect(first.created.sort()).toEqual([...JOB_NAMES].sort());
     const second = await reconcileSchedules(sys.client, sys.config, logger);
-    expect(second).toEqual({ created: [], updated: [], removed: [], unchanged: [...JOB_NAMES] });
+    expect(second).toEqual({ created: [], updated: [], removed: [], unchanged: [...JOB_NAMES], overridesKept: [], overridesDropped: [] });
   });
 
   it('a bad row anywhere in the table changes no schedule at all', async () => {
