@@ -26,6 +26,7 @@ import {
   requireReason,
   UsageError,
 } from './cli/args';
+import { formatDryRun } from './cli/dry-run';
 import { describeConnectFailure, describeFailure } from './cli/errors';
 import { formatControls, formatProgress, formatStatus, table } from './cli/format';
 import { registerIncidents } from './cli/incidents';
@@ -216,11 +217,18 @@ function buildProgram(
     .argument('<job>', `one of: ${JOB_NAMES.join(', ')}`)
     .option('--wait', 'wait for the outcome; exit 1 if the job failed')
     .option('--param <key=value>', "a parameter the job declares (repeatable); an unknown one is refused", collect, [])
-    .action((jobArg: string, opts: { wait?: boolean; param: string[] }) => {
+    .option(
+      '--dry-run',
+      'simulate: reads are real, every store write, send, external write and Temporal change is listed instead of made; waits and prints that list (--json: the result)',
+    )
+    .action((jobArg: string, opts: { wait?: boolean; param: string[]; dryRun?: boolean }) => {
       const job = parseJob(jobArg);
       const params = parseParams(opts.param, job);
+      const input = { ...(Object.keys(params).length ? { params } : {}), ...(opts.dryRun ? { dryRun: true } : {}) };
       setPlan(async (ctx) => {
-        const started = await ctx.client.startJob(job, Object.keys(params).length ? { params } : {});
+        const started = await ctx.client.startJob(job, input);
+        // A dry run's whole point is its report, so it always waits for it.
+        if (opts.dryRun) return waitAndPrint(ctx, started.workflowId, ctx.out.json ? undefined : formatDryRun);
         if (opts.wait) return waitAndPrint(ctx, started.workflowId);
         ctx.out.printJson(started);
         return 0;
@@ -384,8 +392,8 @@ function output(io: CliIo) {
   };
 }
 
-/** Waits for the run, showing its progress to a person, and prints the result as JSON. */
-async function waitAndPrint({ client, out }: Context, workflowId: string): Promise<number> {
+/** Waits for the run, showing its progress to a person, and prints the result as JSON (or as `human` says). */
+async function waitAndPrint({ client, out }: Context, workflowId: string, human?: (result: JobResult) => string): Promise<number> {
   out.progress(`waiting for ${workflowId} (Ctrl-C stops waiting, not the job)`);
   const stop = out.json ? () => {} : watchProgress(client, workflowId, (text) => out.progress(`  ${text}`));
   let result: JobResult;
@@ -395,7 +403,8 @@ async function waitAndPrint({ client, out }: Context, workflowId: string): Promi
     stop();
   }
   const { job, outcome, reason, error, durationMs, output: jobOutput } = result;
-  out.printJson({ job, workflowId, outcome, reason, error, durationMs, output: jobOutput });
+  if (human) out.print(human({ ...result, workflowId }), result);
+  else out.printJson({ job, workflowId, outcome, reason, error, durationMs, output: jobOutput });
   return outcome === 'failed' ? 1 : 0;
 }
 
