@@ -14,6 +14,7 @@ import { bootSystem, startLocalTemporal } from '../test/helpers/boot';
 import { spawnWorker } from '../test/helpers/worker-processes';
 import { HubSpotFake, NotionFake, type HttpFake } from '../test/fakes';
 import { line } from './lib';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 10_000);
 const PAGES = Number(process.env.BENCH_NOTION_PAGES ?? 2_000);
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       },
     },
   );
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: new DefaultLogger('WARN') });
   const bundlePath = join(sys.config.dataDir, 'workflows.js');
   writeFileSync(bundlePath, bundle.code);
   const worker = await spawnWorker({ ...sys.config, temporal: { ...sys.config.temporal, workflowBundle: bundlePath } }, 'bench');

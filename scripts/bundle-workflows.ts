@@ -10,6 +10,8 @@ import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
 /** Relative to the repository root; docker-compose.yml's OPS_WORKFLOW_BUNDLE points at it in the image. */
 export const WORKFLOW_BUNDLE_FILE = 'dist/workflow-bundle.js';
 export const WORKFLOWS_ENTRY = 'src/workflows/index.ts';
+/** Bundled beside the workflows (the worker's interceptors.workflowModules is ignored for a prebuilt bundle). */
+export const WORKFLOW_INTERCEPTORS = 'src/workflows/interceptors.ts';
 
 /** The repository root, whether this runs from scripts/ (tsx) or compiled from dist/scripts/. */
 export function repoRoot(from: string = __dirname): string {
@@ -23,7 +25,11 @@ export function repoRoot(from: string = __dirname): string {
 }
 
 export async function bundleWorkflows(outFile: string, root: string = repoRoot(), logger?: Logger): Promise<number> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(root, WORKFLOWS_ENTRY), logger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(root, WORKFLOWS_ENTRY),
+    workflowInterceptorModules: [join(root, WORKFLOW_INTERCEPTORS)],
+    logger,
+  });
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
   return Buffer.byteLength(code);

@@ -86,3 +86,37 @@ export const SKIP_REASONS = {
   writesDisabled: 'Writes are disabled',
   commsDisabled: 'Comms are disabled',
 } as const;
+
+// dry runs (JobInput.dryRun)
+/** Activity header a dry run's workflow sets on each activity it schedules (workflows/interceptors.ts). */
+export const DRY_RUN_HEADER = 'ops-dry-run';
+/** Key of the envelope a dry-run activity's result comes back in: the result and what it would have done. */
+export const DRY_RUN_ENVELOPE = '__opsDryRun';
+
+export interface DryRunWrite {
+  table: string;
+  op: 'insert' | 'update' | 'delete';
+  /** Statements (an insert of many rows in one statement counts once). */
+  statements: number;
+}
+export interface DryRunSend {
+  channel: string;
+  /** Masked (+…0000): the report may be printed or logged. */
+  to: string;
+  /** The first words of the text, credentials redacted. */
+  preview: string;
+}
+export interface DryRunTemporalChange {
+  /** e.g. 'start workflow', 'pause schedule', 'start child job'. */
+  action: string;
+  target: string;
+}
+/** What a dry run would have written, sent and changed; nothing of it happened. */
+export interface DryRunReport {
+  writes: DryRunWrite[];
+  sends: DryRunSend[];
+  temporal: DryRunTemporalChange[];
+  /** Where the run stopped short of the real thing (e.g. a sync previews its first page only). */
+  notes: string[];
+}
+

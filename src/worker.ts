@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from './activities';
@@ -22,6 +24,19 @@ export interface WorkerDeps {
   workflowsPath?: string;
 }
 
+/**
+ * Workflow interceptors (dry runs: workflows/interceptors.ts). Every bundle of our workflows must
+ * include them (bundleWorkflowCode's workflowInterceptorModules): a prebuilt bundle ignores the
+ * worker's own list.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [moduleFile('workflows/interceptors')];
+
+/** A module of ours by path: compiled (.js beside this file) or TypeScript (tsx, vitest). */
+function moduleFile(relative: string): string {
+  const base = join(__dirname, relative);
+  return ['.js', '.ts'].map((ext) => base + ext).find((file) => existsSync(file)) ?? `${base}.ts`;
+}
+
 /** The process's workers, run and stopped together. */
 export interface OpsWorker {
   run(): Promise<void>;
@@ -42,7 +57,7 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows') };
   const activities = createActivities(activityDeps);
-  const interceptors = { activity: [activityBoundary(activityDeps)] };
+  const interceptors = { activity: [activityBoundary(activityDeps)], workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] };
   const base = { connection: deps.connection, namespace: config.temporal.namespace, interceptors };
   const jobs = await Worker.create({
     ...base,

@@ -4,7 +4,9 @@
  * category as an ApplicationFailure (retryable or not per the policy table; Retry-After honoured).
  */
 import { type Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
+import { DRY_RUN_HEADER } from '../definitions';
+import { runDryRunActivity } from './dry-run';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { classifyError, KillSwitchActive, OpsError } from '../errors';
 import { CATEGORY_POLICIES, mayRetry, type ErrorCategory } from '../policies';
@@ -40,6 +42,24 @@ export function readsControlsFirst(activityType: string): boolean {
 }
 
 /**
+ * A dry run's own bookkeeping is real: it joins ops-controls, and its audit row (which says dry
+ * run) is written. Every other activity of a dry run writes, sends and changes nothing.
+ */
+const RUN_FOR_REAL_IN_DRY_RUN: ReadonlySet<string> = new Set(['joinControls', 'recordRun']);
+
+/** The workflow marked this activity as part of a dry run (workflows/interceptors.ts). */
+function isDryRun(input: ActivityExecuteInput): boolean {
+  const header = input.headers[DRY_RUN_HEADER];
+  if (!header) return false;
+  try {
+    return defaultPayloadConverter.fromPayload(header) === true;
+  } catch {
+    // A header we cannot read is not ours: the activity runs as it would have anyway.
+    return false;
+  }
+}
+
+/**
  * Bookkeeping meets a store that is down (or a network that is) again and again until it is back:
  * the workflow's retry policy for it bounds the wait, not the category's attempt count, so a
  * run broken by a store outage still gets its audit row, dead letter and alert afterwards.
@@ -68,7 +88,9 @@ class ActivityBoundary implements ActivityInboundCallsInterceptor {
         const controls = await readControls(this.deps.store.db);
         if (controls?.killSwitch) throw new KillSwitchActive();
       }
-      const result = await next(input);
+      const result = isDryRun(input) && !RUN_FOR_REAL_IN_DRY_RUN.has(info.activityType)
+        ? await runDryRunActivity(this.deps.store, () => next(input))
+        : await next(input);
       this.ctx.log.debug('activity completed', { ...meta, durationMs: Math.round(performance.now() - started) });
       return result;
     } catch (err) {

@@ -2,7 +2,8 @@
  * The ways a message can leave: each channel is an adapter over its provider's API, present
  * only when configured. `console` (the log) is always there, the default when nothing else is.
  */
-import type { Config } from '../config';
+import { configSecrets, type Config } from '../config';
+import { recordSendInDryRun } from './dry-run';
 import { SalesmsgClient } from '../integrations/salesmsg';
 import { TelegramBot } from '../integrations/telegram';
 import { TwilioVoice } from '../integrations/twilio';
@@ -71,6 +72,15 @@ export function createChannels(config: Config, logger: Logger): Channels {
       service: 'twilio',
       send: async (to, text) => crashAfter('send.voice.after_accept', (await voice.placeCall(to, text)).sid),
     };
+  }
+  return recordingInDryRun(channels, configSecrets(config));
+}
+
+/** Each channel, in a dry run, records the message instead of sending it (activities/dry-run.ts). */
+function recordingInDryRun(channels: Channels, secrets: readonly string[]): Channels {
+  for (const [name, sender] of Object.entries(channels) as [Channel, ChannelSender][]) {
+    const send = sender.send.bind(sender);
+    channels[name] = { ...sender, send: async (to, text) => recordSendInDryRun(name, to, text, secrets) ?? send(to, text) };
   }
   return channels;
 }

@@ -186,6 +186,10 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
     async recordRun(run: RunRecord): Promise<RunRecorded> {
       const { result } = run;
       const at = now();
+      if (run.input.dryRun === true) {
+        await recordDryRun(db, run, at);
+        return { consecutiveFailures: 0, alertRaised: false };
+      }
       const recorded = await writeTransaction(db, async (tx) => {
         const rows = await recordRunRows(tx, deps, run, at);
         const raised = await reportRunIncidents(tx, deps, run, rows, at);
@@ -203,6 +207,45 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
       };
     },
   };
+}
+
+/** The audit action of a dry run: never the job's own, so no streak, resolver or watcher counts it. */
+export function dryRunAction(job: string): string {
+  return `${job}.dry_run`;
+}
+
+/**
+ * A dry run's one record: its audit row (action `<job>.dry_run`, type dry_run, no outcome column so
+ * no report counts it as a run; the outcome and the report are in its output). No dead letter, no
+ * incident, no resolution: nothing of a dry run may change what the real runs are judged by.
+ */
+async function recordDryRun(db: Kysely<Database>, run: RunRecord, at: Date): Promise<void> {
+  const { result, input } = run;
+  const runId = callerRunId();
+  if (runId !== undefined) {
+    const recorded = await db
+      .selectFrom('agent_audit_log')
+      .select('id')
+      .where('run_id', '=', runId)
+      .where('action', '=', dryRunAction(result.job))
+      .executeTakeFirst();
+    if (recorded) return;
+  }
+  await insertAudit(db, {
+    ts: at.toISOString(),
+    action: dryRunAction(result.job),
+    action_type: 'dry_run',
+    success: result.outcome === 'failed' ? 0 : 1,
+    outcome: null,
+    error: result.error ?? null,
+    duration_ms: result.durationMs,
+    input_data: JSON.stringify(input),
+    output_data: JSON.stringify({ outcome: result.outcome, reason: result.reason ?? null, output: result.output ?? null }),
+    workflow_id: result.workflowId,
+    actor: input.trigger ?? 'manual',
+    reason: `dry run (${result.outcome}${result.reason ? `: ${result.reason}` : ''})`.slice(0, 1000),
+    run_id: runId ?? null,
+  });
 }
 
 /** Whether the audit row of the change that made `state` is in the store (the row holds the state as written). */

@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createChannels, type Channels } from './channels';
+import { dryRunAwareClient } from './dry-run';
 import { createDirectAlertActivities } from './direct-alert';
 import { createFrameworkActivities } from './framework';
 import { createHealthActivities } from './health';
@@ -20,7 +21,9 @@ export type { NotificationRequest, NotificationOutcome } from './notify';
 export type { DigestPreview, CallPreview } from './messages';
 
 /** Every activity the worker registers, built from one set of dependencies. */
-export function createActivities(deps: ActivityDeps, channels: Channels = createChannels(deps.config, deps.logger)) {
+export function createActivities(given: ActivityDeps, channels: Channels = createChannels(given.config, given.logger)) {
+  // In a dry run, Temporal changes made by an activity are recorded, not made (dry-run.ts).
+  const deps: ActivityDeps = { ...given, client: dryRunAwareClient(given.client) };
   // One router for every alert and message the process sends.
   const notifier = createNotifier(deps, channels);
   return {

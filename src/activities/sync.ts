@@ -27,6 +27,7 @@ import { reportAlert } from './alerts';
 import { alertFor, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
 import { crashPoint } from './crash-points';
+import { inDryRun } from './dry-run';
 import { routeUnalertedIncidents } from './unrouted-alerts';
 import type { FetchedPage, RaisedIncident } from './sources/adapter';
 
@@ -68,24 +69,27 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
   const leaseMs = config.sources.leaseMinutes * 60_000;
   const adapter = (source: SourceName): SourceAdapter => adapters[source];
 
+  /** Claims the source for this run, resuming an unfinished cursor. */
+  async function claim(args: { source: SourceName; holder: string }): Promise<SyncBegin> {
+    const source = adapter(args.source);
+    if (source.missing) return { status: 'not_configured', missing: source.missing };
+    const at = now();
+    const claimed = await claimSourceSync(db, {
+      source: args.source,
+      holder: args.holder,
+      now: at,
+      leaseMs,
+      startCursor: (watermark) => source.startCursor(watermark, at),
+      minIntervalMs: config.sources[args.source].minSyncIntervalMinutes * 60_000,
+    });
+    if (claimed.status === 'busy') return { status: 'busy', holder: claimed.holder };
+    if (claimed.status === 'recent') return { status: 'recent', reason: recentReason(args.source, claimed.lastSyncAt, at, config.sources[args.source].minSyncIntervalMinutes) };
+    return { status: 'ready', resumed: claimed.resumed, pages: claimed.row.run_pages, items: claimed.row.run_items };
+  }
+
   return {
     /** Claims the source for this run, resuming an unfinished cursor. */
-    async beginSourceSync(args: { source: SourceName; holder: string }): Promise<SyncBegin> {
-      const source = adapter(args.source);
-      if (source.missing) return { status: 'not_configured', missing: source.missing };
-      const at = now();
-      const claim = await claimSourceSync(db, {
-        source: args.source,
-        holder: args.holder,
-        now: at,
-        leaseMs,
-        startCursor: (watermark) => source.startCursor(watermark, at),
-        minIntervalMs: config.sources[args.source].minSyncIntervalMinutes * 60_000,
-      });
-      if (claim.status === 'busy') return { status: 'busy', holder: claim.holder };
-      if (claim.status === 'recent') return { status: 'recent', reason: recentReason(args.source, claim.lastSyncAt, at, config.sources[args.source].minSyncIntervalMinutes) };
-      return { status: 'ready', resumed: claim.resumed, pages: claim.row.run_pages, items: claim.row.run_items };
-    },
+    beginSourceSync: claim,
 
     /**
      * One page: read the cursor, one API request, then the items and the new cursor in one
@@ -93,6 +97,9 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
      * takes the next page; a commit based on a stale read is refused and writes nothing.
      */
     async syncSourcePage(args: { source: SourceName; holder: string }): Promise<SyncProgress> {
+      // A dry run's claim (beginSourceSync) was rolled back with its activity: claim again, in
+      // this one's transaction, so the page runs as the real one would.
+      if (inDryRun() && (await claim(args)).status !== 'ready') return { pages: 0, items: 0, done: true };
       const row = await getSourceSync(db, args.source);
       if (!row) throw new OpsError(`${args.source} sync: no sync state; beginSourceSync must run first`, 'internal');
       if (row.lease_holder !== args.holder) {

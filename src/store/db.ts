@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { DEFAULT_BUSY_RETRY, retryWhileBusy, withBusyRetry, type BusyRetryPolicy } from './busy';
 import type { Database } from './schema';
 import { splitSqliteDialect } from './sqlite-split';
 import { QueryTimings } from './timing';
+import { dryRunAware, noteDryRunWrite, runInDryRunScope, type DryRunLedger } from './dry-run';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,6 +19,11 @@ export interface Store {
   /** How long this store's queries took, as they ran (the performance watcher reads it). */
   timing: QueryTimings;
   close(): Promise<void>;
+  /**
+   * Runs `work` as a dry run: every query of `db` in one transaction that is rolled back, each
+   * write recorded in `ledger` (store/dry-run.ts).
+   */
+  runDryRun<T>(ledger: DryRunLedger, work: () => Promise<T>): Promise<T>;
 }
 
 export interface StoreOptions {
@@ -77,11 +83,18 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   // queries fail with the same error, and the caller's retry policy decides what happens next.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const timing = new QueryTimings();
-  const db = new Kysely<Database>({
+  const raw = new Kysely<Database>({
     dialect: withBusyRetry(new PostgresDialect({ pool }), opts.busyRetry ?? DEFAULT_BUSY_RETRY),
-    log: timing.onLog,
+    log: logHook(timing),
   });
-  return { db, dialect: 'postgres', schema, timing, close: () => db.destroy() };
+  return {
+    db: dryRunAware(raw),
+    dialect: 'postgres',
+    schema,
+    timing,
+    close: () => raw.destroy(),
+    runDryRun: (ledger, work) => runInDryRunScope(raw, 'postgres', ledger, work),
+  };
 }
 
 async function createSchema(url: string, schema: string): Promise<void> {
@@ -114,6 +127,20 @@ async function openSqlite(path: string, busyRetry: BusyRetryPolicy): Promise<Sto
     throw err;
   }
   const timing = new QueryTimings();
-  const db = new Kysely<Database>({ dialect: withBusyRetry(splitSqliteDialect(writer, reader), busyRetry), log: timing.onLog });
-  return { db, dialect: 'sqlite', timing, close: () => db.destroy() };
+  const raw = new Kysely<Database>({ dialect: withBusyRetry(splitSqliteDialect(writer, reader), busyRetry), log: logHook(timing) });
+  return {
+    db: dryRunAware(raw),
+    dialect: 'sqlite',
+    timing,
+    close: () => raw.destroy(),
+    runDryRun: (ledger, work) => runInDryRunScope(raw, 'sqlite', ledger, work),
+  };
+}
+
+/** Every query is timed (the performance watcher); a dry run's writes are also recorded. */
+function logHook(timing: QueryTimings): (event: LogEvent) => void {
+  return (event) => {
+    timing.onLog(event);
+    noteDryRunWrite(event);
+  };
 }

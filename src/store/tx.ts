@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { inDryRunScope } from './dry-run';
 
 export function isPostgres<DB>(db: Kysely<DB>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
@@ -11,7 +12,8 @@ export function isPostgres<DB>(db: Kysely<DB>): boolean {
  * On PostgreSQL it is an ordinary transaction; callers add the locks they need.
  */
 export async function writeTransaction<DB, T>(db: Kysely<DB>, work: (tx: Kysely<DB>) => Promise<T>): Promise<T> {
-  if (isPostgres(db)) return db.transaction().execute(work);
+  // A dry run is already in a transaction: the store's db makes this one a savepoint in it.
+  if (isPostgres(db) || inDryRunScope()) return db.transaction().execute(work);
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {

@@ -36,6 +36,7 @@ import {
 import type { JobName } from '../jobs';
 import { activityRetryPolicy, isErrorCategory, type ErrorCategory } from '../policies';
 import type { Activities, JobSettings } from '../activities';
+import { beginDryRun, dryRunReport, noteTemporalChange } from './dry-run';
 import { Guard, JobSkipped } from './guard';
 import { JobBodyFailed } from './job-failure';
 
@@ -97,12 +98,15 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
   const info = workflowInfo();
   const workflowId = info.workflowId;
   const startedAt = Date.now();
+  // Strictly true: anyone can start a workflow, and only a real `true` asks for a dry run.
+  const dryRun = input.dryRun === true;
+  if (dryRun) beginDryRun();
   let progress: JobProgress = { job, step: 'starting', detail: {} };
   setHandler(jobProgressQuery, () => progress);
   if (!info.typedSearchAttributes.get(JOB_SEARCH_ATTRIBUTE)) {
     upsertSearchAttributes([{ key: JOB_SEARCH_ATTRIBUTE, value: job }]);
   }
-  log.info('job started', { job, workflowId, trigger: input.trigger ?? 'manual' });
+  log.info('job started', { job, workflowId, trigger: input.trigger ?? 'manual', ...(dryRun ? { dryRun } : {}) });
 
   let guard: Guard | undefined;
   const pending: ControlsState[] = [];
@@ -148,6 +152,10 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
       proxy,
       child: async (run) => {
         g.assertMayProceed();
+        if (dryRun) {
+          noteTemporalChange({ action: `start job ${run.job}`, target: run.workflowId });
+          return { job: run.job, workflowId: run.workflowId, outcome: 'skipped', reason: 'dry run: not started', durationMs: 0 };
+        }
         return executeChild<(input: JobInput) => Promise<JobResult>>(run.workflowType, {
           workflowId: run.workflowId,
           args: [run.input],
@@ -180,6 +188,7 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
   }
 
   const result: JobResult = { job, workflowId, ...outcome, durationMs: Date.now() - startedAt };
+  if (dryRun) result.output = { ...result.output, dryRun: dryRunReport() };
   // Bookkeeping must happen even when the run itself was cancelled.
   await CancellationScope.nonCancellable(async () => {
     let alertedDirectly = false;
@@ -194,7 +203,7 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
     const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType, ...(alertedDirectly ? { alertedDirectly } : {}) });
     if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
     upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);
-    upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null });
+    upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null, ...(dryRun ? { dryRun: true } : {}) });
     await getExternalWorkflowHandle(CONTROLS_WORKFLOW_ID)
       .signal(jobEndedSignal, workflowId)
       .catch(() => undefined);

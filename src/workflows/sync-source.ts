@@ -6,6 +6,7 @@ import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { SKIP_REASONS } from '../definitions';
 import { sourceTaskQueue, type SourceName } from '../sources';
+import { noteDryRun } from './dry-run';
 import { JobSkipped } from './guard';
 import { describeFailure, framework, type JobContext } from './job-runner';
 
@@ -48,6 +49,13 @@ export async function syncSource(
       counts = { pages: progress.pages, items: progress.items };
       onProgress(counts);
       if (progress.done) return { source, outcome: 'succeeded', more: false, ...counts };
+      // Each page of a dry run starts from the stored cursor (its commit is rolled back), and a
+      // later request could confirm what the store never took (Telegram's offset): one page only.
+      if (ctx.input.dryRun === true) {
+        noteDryRun(`${source}: previewed the first page only; the real run reads every page`);
+        await framework.endSourceSync({ source, holder, outcome: 'paused' });
+        return { source, outcome: 'succeeded', more: true, ...counts };
+      }
     }
     await framework.endSourceSync({ source, holder, outcome: 'paused' });
     return { source, outcome: 'succeeded', more: true, ...counts };
