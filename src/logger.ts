@@ -24,7 +24,10 @@ const levelMap: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> 
 /** Routes the Temporal SDK's logs (runtime, workflow `log`, activity `log`) into our pino logger. */
 export function temporalLoggerFor(logger: Logger): TemporalLogger {
   const emit = (level: LogLevel, message: string, meta?: LogMetadata): void => {
-    logger[levelMap[level]](meta ?? {}, message);
+    // A multi-line report at info is webpack's whole bundle listing (the worker bundling at
+    // start): detail for debugging, not an event a person watching the log cares about.
+    const demoted = level === 'INFO' && message.includes('\n');
+    logger[demoted ? 'debug' : levelMap[level]](meta ?? {}, message);
   };
   return {
     log: emit,
