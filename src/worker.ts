@@ -71,7 +71,8 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
       Worker.create({
         ...base,
         taskQueue: sourceTaskQueue(config.temporal.taskQueue, source),
-        activities: { syncSourcePage: activities.syncSourcePage, checkSourceApi: activities.checkSourceApi },
+        // syncHubSpotContact (the webhook's per-contact read) shares the hubspot queue's rate limit.
+        activities: { syncSourcePage: activities.syncSourcePage, checkSourceApi: activities.checkSourceApi, syncHubSpotContact: activities.syncHubSpotContact },
         maxTaskQueueActivitiesPerSecond: taskQueueRate(config.sources[source].rateLimit),
         // Pages of one source are sequential; a few slots cover overlapping runs and retries.
         maxConcurrentActivityTaskExecutions: 4,

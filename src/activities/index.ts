@@ -4,6 +4,7 @@ import { dryRunAwareClient } from './dry-run';
 import { createDirectAlertActivities } from './direct-alert';
 import { createFrameworkActivities } from './framework';
 import { createHealthActivities } from './health';
+import { createHubSpotContactActivities } from './hubspot-contact';
 import { createMaintenanceActivities } from './maintenance';
 import { createMessageActivities } from './messages';
 import { createNotifier, createNotifyActivities } from './notify';
@@ -17,6 +18,7 @@ export type { ActivityDeps } from './deps';
 export type { JobSettings, RunRecord, RunRecorded } from './framework';
 export { FRAMEWORK_ACTIVITY_NAMES } from './framework';
 export type { SyncBegin, SyncProgress, SyncEnd } from './sync';
+export type { ContactSynced } from './hubspot-contact';
 export type { NotificationRequest, NotificationOutcome } from './notify';
 export type { DigestPreview, CallPreview } from './messages';
 
@@ -33,6 +35,7 @@ export function createActivities(given: ActivityDeps, channels: Channels = creat
     ...createMaintenanceActivities(deps),
     ...createResolverActivities(deps),
     ...createSyncActivities(deps, notifier),
+    ...createHubSpotContactActivities(deps),
     ...createNotifyActivities(notifier),
     ...createMessageActivities(deps, notifier),
     ...createWatcherActivities(deps, notifier),

@@ -1,6 +1,7 @@
 /**
  * HubSpot CRM, read-only, through the official SDK: contacts modified since a point in time,
- * oldest first (or those modified at one instant, by id), one search request per call. No SDK
+ * oldest first (or those modified at one instant, by id), one search request per call, and one
+ * contact by id (GET /crm/v3/objects/contacts/{id}, for the webhook's per-contact sync). No SDK
  * limiter or retries: the task queue holds the rate limit for every worker, and Temporal
  * retries by category.
  */
@@ -100,6 +101,23 @@ export class HubSpotSource {
     parseResponse('HubSpot contact list', pageSchema, raw);
   }
 
+  /**
+   * The contact as it is now, or null when HubSpot has no such (unarchived) contact: deleted,
+   * merged away or archived, which a webhook event can name (404 OBJECT_NOT_FOUND).
+   */
+  async contactById(id: string): Promise<HubSpotContact | null> {
+    let raw: unknown;
+    try {
+      // HubSpot documents `properties` as one comma-separated list (the SDK would repeat the parameter).
+      raw = await this.client.crm.contacts.basicApi.getById(id, [CONTACT_PROPERTIES.join(',')]);
+    } catch (err) {
+      if ((err as { code?: unknown })?.code === 404) return null;
+      throw classify(err);
+    }
+    const [contact] = toContacts('HubSpot contact read', [parseResponse('HubSpot contact read', contactSchema, raw)]);
+    return contact!;
+  }
+
   private async search(filterGroups: FilterGroup[], sortBy: string, after: string | null): Promise<HubSpotPage> {
     let raw: unknown;
     try {
@@ -115,22 +133,25 @@ export class HubSpotSource {
       throw classify(err);
     }
     const body = parseResponse('HubSpot contact search', searchSchema, raw);
-    const contacts = body.results.map((c, i) => {
-      const modified = c.properties.lastmodifieddate ?? c.updatedAt.toISOString();
-      const modifiedMs = Date.parse(modified);
-      if (Number.isNaN(modifiedMs)) {
-        throw new ValidationError(`HubSpot contact search response failed validation: results.${i}.properties.lastmodifieddate: not a date`);
-      }
-      return {
-        id: c.id,
-        properties: Object.fromEntries(Object.entries(c.properties).map(([k, v]) => [k, v ?? null])),
-        createdAt: c.createdAt.toISOString(),
-        updatedAt: c.updatedAt.toISOString(),
-        modifiedMs,
-      };
-    });
-    return { contacts, after: body.paging?.next?.after ?? null };
+    return { contacts: toContacts('HubSpot contact search', body.results, 'results.'), after: body.paging?.next?.after ?? null };
   }
+}
+
+function toContacts(what: string, results: z.infer<typeof contactSchema>[], path = ''): HubSpotContact[] {
+  return results.map((c, i) => {
+    const modified = c.properties.lastmodifieddate ?? c.updatedAt.toISOString();
+    const modifiedMs = Date.parse(modified);
+    if (Number.isNaN(modifiedMs)) {
+      throw new ValidationError(`${what} response failed validation: ${path ? `${path}${i}.` : ''}properties.lastmodifieddate: not a date`);
+    }
+    return {
+      id: c.id,
+      properties: Object.fromEntries(Object.entries(c.properties).map(([k, v]) => [k, v ?? null])),
+      createdAt: c.createdAt.toISOString(),
+      updatedAt: c.updatedAt.toISOString(),
+      modifiedMs,
+    };
+  });
 }
 
 function classify(err: unknown): Error {

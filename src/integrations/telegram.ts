@@ -29,6 +29,7 @@ const sentSchema = z.object({ ok: z.literal(true), result: z.object({ message_id
 const errorSchema = z.object({ description: z.string().optional(), parameters: z.object({ retry_after: z.number() }).optional() });
 
 export type TelegramUpdate = z.infer<typeof updateSchema>;
+export { updateSchema as telegramUpdateSchema, messageSchema as telegramMessageSchema };
 
 /** Telegram's limit on one message's text (1-4096 characters), counted as String#length does. */
 export const TELEGRAM_MAX_TEXT = 4096;
@@ -84,6 +85,9 @@ export class TelegramBot {
   }
 }
 
+/** getUpdates refused because a webhook is set for the bot (auth: a person must act, unless the webhook is ours). */
+export class TelegramWebhookActive extends AuthError {}
+
 /**
  * Telegram answers getUpdates 409 Conflict in two cases, which call for different handling:
  * - a webhook is set for the bot: getUpdates never works until someone removes it (deleteWebhook)
@@ -96,7 +100,7 @@ export class TelegramBot {
  */
 function conflict(method: string, detail: string): OpsError {
   if (/webhook/i.test(detail)) {
-    return new AuthError(
+    return new TelegramWebhookActive(
       `Telegram ${method} answered HTTP 409: a webhook is set for this bot, so it cannot read updates by polling. ` +
         `Remove the webhook (deleteWebhook) or give this system a bot of its own. (${detail})`,
     );

@@ -13,10 +13,19 @@ import type { DIRECT_ALERT_WORKFLOW } from '../activities/direct-alert';
 import type { DELIVER_NOTIFICATION_WORKFLOW } from '../activities/notify';
 import type { CONTROLS_WORKFLOW_TYPE, JobInput, JobResult } from '../definitions';
 import type { JobName } from '../jobs';
+import type { HUBSPOT_CONTACT_WORKFLOW } from './hubspot-contact-definitions';
 import type * as registered from './index';
 
-/** The workflows that are not jobs: the controls singleton, one alert's delivery, a direct alert, applying a proposal. */
-export type OtherWorkflowName = typeof CONTROLS_WORKFLOW_TYPE | typeof DELIVER_NOTIFICATION_WORKFLOW | typeof DIRECT_ALERT_WORKFLOW | typeof APPLY_PROPOSAL_WORKFLOW;
+/**
+ * The workflows that are not jobs: the controls singleton, one alert's delivery, a direct alert,
+ * applying a proposal, one HubSpot contact's webhook sync (a sync_hubspot run of its own).
+ */
+export type OtherWorkflowName =
+  | typeof CONTROLS_WORKFLOW_TYPE
+  | typeof DELIVER_NOTIFICATION_WORKFLOW
+  | typeof DIRECT_ALERT_WORKFLOW
+  | typeof APPLY_PROPOSAL_WORKFLOW
+  | typeof HUBSPOT_CONTACT_WORKFLOW;
 
 /** A job's workflow: the schedule starts it with a JobInput, it ends with one JobResult. */
 export type JobWorkflow = (input?: JobInput) => Promise<JobResult>;

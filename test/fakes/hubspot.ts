@@ -39,6 +39,8 @@ interface IndexedVersion {
 
 export const HUBSPOT_SEARCH_PATH = '/crm/v3/objects/contacts/search';
 export const HUBSPOT_CONTACTS_PATH = '/crm/v3/objects/contacts';
+/** One contact by id; `search` is the search endpoint's POST, never a contact id. */
+const CONTACT_BY_ID = /^\/crm\/v3\/objects\/contacts\/(?!search$)([^/]+)$/;
 /** HubSpot search can page through at most the first 10 000 results of a query. */
 const SEARCH_WINDOW = 10_000;
 const DEFAULT_PROPERTIES = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
@@ -50,7 +52,7 @@ const LIST_OPERATORS = new Set(['IN', 'NOT_IN']);
 type Filter = { propertyName: string; operator: string; value?: unknown; values?: unknown[] };
 type Sort = { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
 
-/** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search) and contact list; read-only. */
+/** Fake of HubSpot CRM v3 contact search (https://developers.hubspot.com/docs/api/crm/search), contact list and read by id; read-only. */
 export class HubSpotFake extends HttpFake {
   readonly token: string;
   private readonly store = new Map<string, ContactSeed>();
@@ -178,6 +180,8 @@ export class HubSpotFake extends HttpFake {
 
   protected handle(req: RecordedRequest): FakeResponse {
     if (req.method === 'GET' && req.path === HUBSPOT_CONTACTS_PATH) return this.list(req);
+    const byId = CONTACT_BY_ID.exec(req.path);
+    if (req.method === 'GET' && byId) return this.read(decodeURIComponent(byId[1]!), req);
     if (req.method !== 'POST' || req.path !== HUBSPOT_SEARCH_PATH) return this.error(405);
     const searchLimited = this.takeSearchToken();
     if (searchLimited) return searchLimited;
@@ -200,6 +204,31 @@ export class HubSpotFake extends HttpFake {
     const nextAfter = after + results.length;
     const paging = nextAfter < matches.length && nextAfter < SEARCH_WINDOW ? { paging: { next: { after: String(nextAfter), link: `?after=${nextAfter}` } } } : {};
     return { status: 200, body: { total: matches.length, results, ...paging } };
+  }
+
+  /** Contacts read one by one (GET /crm/v3/objects/contacts/{id}), by id, in order. */
+  contactReads(): string[] {
+    return this.requests.filter((r) => r.method === 'GET' && CONTACT_BY_ID.test(r.path) && r.status === 200).map((r) => decodeURIComponent(CONTACT_BY_ID.exec(r.path)![1]!));
+  }
+
+  /** Deletes a contact (HubSpot archives it: reads by id answer 404, search no longer finds it). */
+  archive(id: string): void {
+    if (!this.store.delete(id)) throw new Error(`HubSpotFake: no contact ${id}`);
+    this.index.delete(id);
+  }
+
+  /**
+   * GET /crm/v3/objects/contacts/{contactId} (https://developers.hubspot.com/docs/api/crm/contacts):
+   * the contact as stored now (not through search's lagging index), `properties` comma-separated;
+   * an unknown or archived id answers 404 "resource not found". idProperty (read by email) is not
+   * served: ids only.
+   */
+  private read(id: string, req: RecordedRequest): FakeResponse {
+    if (req.query.idProperty !== undefined && req.query.idProperty !== 'hs_object_id') return this.invalid('This fake reads contacts by id only.');
+    const contact = this.store.get(id);
+    if (!contact) return this.error(404, { status: 'error', message: 'resource not found', correlationId: this.nextId() });
+    const properties = req.query.properties ? [...new Set([...ALWAYS_RETURNED, ...req.query.properties.split(',')])] : DEFAULT_PROPERTIES;
+    return { status: 200, body: toObject(contact, properties) };
   }
 
   /** GET /crm/v3/objects/contacts (https://developers.hubspot.com/docs/api/crm/contacts): contacts by id, `limit` and `after`. */

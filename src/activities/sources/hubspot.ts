@@ -1,6 +1,7 @@
+import type { Kysely } from 'kysely';
 import { missingSourceSettings, type Config } from '../../config';
-import { HubSpotSource } from '../../integrations/hubspot';
-import { upsertMemoryItems } from '../../store';
+import { HubSpotSource, type HubSpotContact } from '../../integrations/hubspot';
+import { upsertMemoryItems, type Database, type WriteCounts } from '../../store';
 import { readState, type SourceAdapter } from './adapter';
 
 /** At most this many ids are sent to be left out; more contacts at one instant are paged by id. */
@@ -105,16 +106,49 @@ export function hubspotAdapter(config: Config): SourceAdapter {
         nextCursor: next ? JSON.stringify(next) : null,
         watermark: JSON.stringify(watermark),
         apply: async (tx, now) => {
-          const items = changed.map(({ modifiedMs: _ms, ...contact }) => ({
-            key: `hubspot.contact.${contact.id}`,
-            value: contact,
-            authority: 'inferred' as const,
-            sourceType: 'hubspot',
-            sourceId: contact.id,
-          }));
-          await upsertMemoryItems(tx, items, now);
+          await storeContacts(tx, changed, now);
         },
       };
     },
   };
+}
+
+/** The memory key of a HubSpot contact: one current row per contact, whichever path wrote it. */
+export const contactKey = (id: string): string => `hubspot.contact.${id}`;
+
+/**
+ * Stores contacts as the full sync and the webhook's per-contact sync both do: raw, inferred, one
+ * current row per contact, upserted (unchanged data writes nothing). A contact whose stored row
+ * is newer (lastmodifieddate) is left as it is: search reads a lagging index and can bring an
+ * older version than the one a webhook's direct read already stored. Call inside a transaction.
+ */
+export async function storeContacts(tx: Kysely<Database>, contacts: readonly HubSpotContact[], now: Date): Promise<WriteCounts & { older: number }> {
+  if (contacts.length === 0) return { inserted: 0, changed: 0, unchanged: 0, older: 0 };
+  const stored = await storedModifiedMs(tx, contacts.map((c) => contactKey(c.id)));
+  const newer = contacts.filter((c) => !((stored.get(contactKey(c.id)) ?? -Infinity) > c.modifiedMs));
+  const items = newer.map(({ modifiedMs: _ms, ...contact }) => ({
+    key: contactKey(contact.id),
+    value: contact,
+    authority: 'inferred' as const,
+    sourceType: 'hubspot',
+    sourceId: contact.id,
+  }));
+  const counts = await upsertMemoryItems(tx, items, now);
+  return { ...counts, older: contacts.length - newer.length };
+}
+
+/** lastmodifieddate (epoch ms) of the stored current rows of these keys, where it reads as a date. */
+async function storedModifiedMs(tx: Kysely<Database>, keys: string[]): Promise<Map<string, number>> {
+  const rows = await tx.selectFrom('memory_items').select(['key', 'value']).where('key', 'in', keys).where('superseded_at', 'is', null).execute();
+  const found = new Map<string, number>();
+  for (const row of rows) {
+    try {
+      const value = JSON.parse(row.value) as { properties?: { lastmodifieddate?: unknown }; updatedAt?: unknown };
+      const ms = Date.parse(String(value.properties?.lastmodifieddate ?? value.updatedAt));
+      if (!Number.isNaN(ms)) found.set(row.key, ms);
+    } catch {
+      // A row this code did not write: the new data replaces it.
+    }
+  }
+  return found;
 }
