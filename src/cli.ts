@@ -117,6 +117,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     client = await (io.connect ?? OpsClient.connect)(config, { access: plan.access });
   } catch (err) {
+    // A TLS file that cannot be read is found only when connecting: still bad configuration.
+    if (err instanceof ConfigError) {
+      io.stderr(`opsctl: ${err.message}\n`);
+      return 2;
+    }
     io.stderr(`opsctl: ${describeConnectFailure(err, config)}\n`);
     return 1;
   }

@@ -80,10 +80,10 @@ export function formatSchedules(schedules: ScheduleStatus[], view: TimeView): st
     schedules.map((s) => ({
       job: s.job,
       cadence: s.cadence,
-      source: describeCadenceSource(s),
       state: !s.exists ? 'missing' : s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active',
       [`next runs (${view.timeZone})`]: s.nextRunTimes.slice(0, 3).map((t) => formatInstant(t, view.timeZone)).join(', '),
       last: s.lastRun ? `${s.lastRun.outcome ?? '?'} ${formatAgo(s.lastRun.at, view.now)}` : 'never',
+      'cadence from': describeCadenceSource(s),
     })),
   );
 }

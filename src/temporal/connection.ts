@@ -18,6 +18,10 @@ export interface TemporalConnectionOptions {
 /** Options for Connection.connect and NativeConnection.connect alike. */
 export function temporalConnectionOptions(config: Config): TemporalConnectionOptions {
   const { address, tls, apiKey } = config.temporal;
+  // A bearer token never goes out in plaintext, and is never silently left out either.
+  if (apiKey && tls.enabled === false) {
+    throw new ConfigError('Invalid configuration:\n  - temporal.apiKey (TEMPORAL_API_KEY): an API key is sent only over TLS, but temporal.tls.enabled (TEMPORAL_TLS) is false');
+  }
   const wantsTls = tls.enabled ?? Boolean(tls.caFile || tls.certFile || tls.keyFile || apiKey);
   if (!wantsTls) return { address };
   const options: TLSConfig = {};

@@ -107,9 +107,9 @@ describe('run-time schedule cadences', () => {
     const human = await opsctl('schedules', 'list');
     expect(human.code).toBe(0);
     const line = (job: string) => human.stdout.split('\n').find((l) => l.startsWith(`${job} `)) ?? '';
-    expect(human.stdout.split('\n')[0]).toMatch(/^job\s+cadence\s+source\s+state/);
-    expect(line('periodic_scan')).toMatch(/daily at 07:30 America\/Chicago\s+set by ana \(default: every 30m\)\s+paused/);
-    expect(line('daily_digest')).toMatch(/daily at 08:00 America\/Chicago\s+catalogue\s+active/);
+    expect(human.stdout.split('\n')[0]).toMatch(/^job\s+cadence\s+state\s+next runs .*\s+last\s+cadence from$/);
+    expect(line('periodic_scan')).toMatch(/daily at 07:30 America\/Chicago\s+paused \(quiet \(jonah\)\).*\s+set by ana \(default: every 30m\)$/);
+    expect(line('daily_digest')).toMatch(/daily at 08:00 America\/Chicago\s+active\s.*\scatalogue$/);
     const json = (await opsctl('schedules', 'list', '--json')).json() as { job: string; source: string; cadence: string }[];
     expect(json.find((s) => s.job === 'periodic_scan')).toMatchObject({ source: 'override', cadence: 'daily at 07:30 America/Chicago' });
     expect(json.find((s) => s.job === 'sync_hubspot')).toMatchObject({ source: 'catalogue' });
@@ -173,7 +173,7 @@ describe('run-time schedule cadences', () => {
     const status = (await sys.ops.listSchedules()).find((s) => s.job === 'sync_hubspot');
     expect(status).toMatchObject({ source: 'proposal', cadence: 'every 2h', override: { proposal: offer.id, reason: 'rate limits' } });
     const human = await opsctl('schedules', 'list');
-    expect(human.stdout).toMatch(new RegExp(`sync_hubspot\\s+every 2h\\s+proposal #${offer.id} \\(default: every 60m\\)`));
+    expect(human.stdout).toMatch(new RegExp(`sync_hubspot\\s+every 2h\\s+active\\s.*\\sproposal #${offer.id} \\(default: every 60m\\)\n`));
     expect((await reconcileSchedules(sys.client, sys.config, logger)).overridesKept).toEqual(['sync_hubspot']);
     await sys.ops.clearScheduleCadence('sync_hubspot', { actor: 'ana', reason: 'rate limits are fine again' });
     expect((await describeJob('sync_hubspot')).spec.intervals?.[0]?.every).toBe(60 * 60_000);
