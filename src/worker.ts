@@ -41,6 +41,8 @@ function moduleFile(relative: string): string {
 export interface OpsWorker {
   run(): Promise<void>;
   shutdown(): void;
+  /** RUNNING when every worker runs; else the first other state (INITIALIZED, STOPPING, FAILED, ...). */
+  state(): string;
 }
 
 /**
@@ -93,5 +95,6 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
     shutdown: () => {
       for (const w of all) if (w.getState() === 'RUNNING' || w.getState() === 'INITIALIZED') w.shutdown();
     },
+    state: () => all.map((w) => w.getState()).find((s) => s !== 'RUNNING') ?? 'RUNNING',
   };
 }
