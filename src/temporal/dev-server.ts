@@ -16,6 +16,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../definitions';
 import { findTemporalCli, type ProvisionLogger } from './cli-binary';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from './connection';
 
 /**
  * Where the Temporal at TEMPORAL_ADDRESS came from: `started` by this call; `adopted`, a dev server
@@ -54,15 +55,19 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '0.0.0.0', '::1']);
 
 type Probe = 'down' | 'up' | 'no-namespace';
 
-/** Whether a Temporal frontend answers at `address` and knows `namespace`. */
-async function probe(address: string, namespace: string, timeoutMs: number): Promise<Probe> {
+/**
+ * Whether a Temporal frontend answers and knows `namespace`. Over the configured TLS (and API key)
+ * when there is one: a TLS frontend never answers a plaintext probe.
+ */
+async function probe(target: TemporalConnectionOptions, namespace: string, timeoutMs: number): Promise<Probe> {
+  const { address } = target;
   const { host, port } = splitAddress(address);
   // Where nothing listens, say so at once: gRPC would keep reconnecting until its deadline.
   if (LOCAL_HOSTS.has(host) && !(await listening(host, port))) return 'down';
   let connection: Connection | undefined;
   try {
     // connect() itself calls GetSystemInfo, so a port held by something else counts as down.
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = await Connection.connect({ ...target, connectTimeout: timeoutMs });
   } catch {
     return 'down';
   }
@@ -78,13 +83,17 @@ async function probe(address: string, namespace: string, timeoutMs: number): Pro
   }
 }
 
-/** True when a Temporal frontend answers at `address` within `timeoutMs`. */
-export async function temporalAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
-  const { host, port } = splitAddress(address);
+/**
+ * True when a Temporal frontend answers within `timeoutMs`: at an address (plaintext), or with the
+ * connection options of the config (temporalConnectionOptions: TLS, API key).
+ */
+export async function temporalAnswers(target: string | TemporalConnectionOptions, timeoutMs = 2000): Promise<boolean> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  const { host, port } = splitAddress(options.address);
   if (LOCAL_HOSTS.has(host) && !(await listening(host, port))) return false;
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = await Connection.connect({ ...options, connectTimeout: timeoutMs });
     return true;
   } catch {
     return false;
@@ -148,11 +157,16 @@ export function devServerArgs(config: Config): string[] {
     'server',
     'start-dev',
     // Our own dev server listens on IPv4 loopback even when asked for "localhost", which Go might
-    // resolve to ::1 only while clients try 127.0.0.1.
+    // resolve to ::1 only while clients try 127.0.0.1. Only TEMPORAL_ADDRESS=0.0.0.0:<port>, written
+    // on purpose, exposes the frontend (it has no authentication).
     '--ip',
     host === 'localhost' ? '127.0.0.1' : host,
     '--port',
     String(port),
+    // The Web UI would follow --ip; it has no authentication and can start, signal and terminate
+    // workflows, so it stays on loopback whatever the frontend binds (reach it with ssh -L).
+    '--ui-ip',
+    '127.0.0.1',
     '--ui-port',
     String(config.temporal.uiPort),
     '--namespace',
@@ -252,7 +266,9 @@ export async function ensureTemporal(
   opts: EnsureTemporalOptions = {},
 ): Promise<TemporalHandle> {
   const { address, namespace, uiPort } = config.temporal;
-  const found = await probe(address, namespace, 2000);
+  // Read (and checked) once: a TLS file that cannot be read is a ConfigError here, before any probe.
+  const target = temporalConnectionOptions(config);
+  const found = await probe(target, namespace, 2000);
   if (found === 'up') {
     const recorded = recordedDevServer(config);
     if (recorded && !processAlive(recorded.ownerPid)) return adopt(config, recorded, logger, opts);
@@ -274,6 +290,12 @@ export async function ensureTemporal(
   }
 
   const { host, port } = splitAddress(address);
+  if (target.tls) {
+    throw new Error(
+      `No Temporal server answers at ${address} over TLS (temporal.tls / TEMPORAL_API_KEY are set). The dev server ` +
+        'personal-ops starts speaks plaintext only, so it will not start one: start that server, or unset the TLS settings.',
+    );
+  }
   if (!LOCAL_HOSTS.has(host)) {
     throw new Error(
       `No Temporal server answers at ${address}. That is not a local address, so personal-ops will not start a ` +
@@ -319,7 +341,7 @@ export async function ensureTemporal(
       await stopAndForget();
       throw new Error(`The Temporal dev server exited while starting on ${address}.\n${server.tail()}`);
     }
-    if ((await probe(address, namespace, 1000)) === 'up') break;
+    if ((await probe(target, namespace, 1000)) === 'up') break;
     if (Date.now() > deadline) {
       await stopAndForget();
       throw new Error(

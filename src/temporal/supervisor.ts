@@ -11,6 +11,7 @@
  */
 import type { Config } from '../config';
 import type { ProvisionLogger } from './cli-binary';
+import { temporalConnectionOptions } from './connection';
 import {
   devServerLogPath,
   ensureTemporal,
@@ -52,6 +53,8 @@ export async function superviseTemporal(
   opts: SuperviseOptions = {},
 ): Promise<TemporalSupervisor> {
   const { address } = config.temporal;
+  // TLS and an API key as every connection has them: a TLS frontend never answers a plaintext probe.
+  const target = temporalConnectionOptions(config);
   const lostAfterMs = opts.lostAfterMs ?? config.temporal.lostAfterMs;
   const probeEveryMs = opts.probeEveryMs ?? Math.max(100, Math.min(5000, Math.floor(lostAfterMs / 3)));
   const maxRestarts = opts.maxRestarts ?? 5;
@@ -163,7 +166,7 @@ export async function superviseTemporal(
   const probeLoop = async (): Promise<void> => {
     if (stopping || gaveUp) return;
     if (!recovering) {
-      if (await temporalAnswers(address, PROBE_TIMEOUT_MS)) {
+      if (await temporalAnswers(target, PROBE_TIMEOUT_MS)) {
         lastAnswered = Date.now();
       } else if (!recovering && Date.now() - lastAnswered >= lostAfterMs) {
         await onUnanswered();
