@@ -116,8 +116,8 @@ export class OpsMetrics {
       sdkUp: gauge('ops_sdk_metrics_up', '1 when the Temporal SDK metrics (temporal_*) were appended to this scrape, else 0'),
       workerUp: gauge('ops_worker_up', '1 when this process runs a worker that is RUNNING, 0 when it runs one that is not', ['state']),
       storeReadSeconds: fromStore('ops_store_read_seconds', 'How long the store figures of this scrape took to read', 'gauge'),
-      runs: fromStore('ops_job_runs_total', 'Job runs that ended, by job and outcome (from the audit log)', 'counter'),
-      runDurations: fromStore('ops_job_run_duration_seconds', 'How long job runs took, by job (from the audit log)', 'histogram'),
+      runs: fromStore('ops_job_runs_total', 'Job runs that ended, by job_name and outcome (from the audit log; not "job", which Prometheus gives the scrape target)', 'counter'),
+      runDurations: fromStore('ops_job_run_duration_seconds', 'How long job runs took, by job_name (from the audit log)', 'histogram'),
       deadLetters: fromStore('ops_dead_letters', 'Dead letters not resolved, by status (open: waiting for a replay; exhausted: out of retries)', 'gauge'),
       incidents: fromStore('ops_incidents_open', 'Open incidents by severity, and whether the operator acknowledged them', 'gauge'),
       apiRequests: fromStore('ops_api_requests_total', 'Requests made to external APIs, by service', 'counter'),
@@ -223,7 +223,7 @@ export class OpsMetrics {
     const one = (value: number): SnapshotValue[] => [{ labels: {}, value }];
     m.storeReadSeconds.set(one(figures.seconds));
     if (figures.runs) {
-      m.runs.set(figures.runs.map((r) => ({ labels: { job: r.job, outcome: r.outcome }, value: r.runs })));
+      m.runs.set(figures.runs.map((r) => ({ labels: { job_name: r.job, outcome: r.outcome }, value: r.runs })));
       m.runDurations.setHistogram(durationsByJob(figures.runs));
     }
     if (figures.api) {
@@ -280,7 +280,7 @@ function durationsByJob(runs: readonly RunTotals[]) {
     r.buckets.forEach((n, i) => (had.cumulative[i]! += n));
     byJob.set(r.job, had);
   }
-  return [...byJob].map(([job, h]) => ({ labels: { job }, bounds: RUN_DURATION_BUCKETS, ...h }));
+  return [...byJob].map(([job, h]) => ({ labels: { job_name: job }, bounds: RUN_DURATION_BUCKETS, ...h }));
 }
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300);

@@ -41,19 +41,19 @@ describe.each(DIALECTS)('GET /metrics on %s', (dialect) => {
     const after = await scrape(app);
 
     const delta = (name: string, labels: Record<string, string>) => (after.value(name, labels) ?? 0) - (before.value(name, labels) ?? 0);
-    expect(delta('ops_job_runs_total', { job: 'periodic_scan', outcome: 'succeeded' })).toBe(2);
-    expect(delta('ops_job_runs_total', { job: 'sync_hubspot', outcome: 'failed' })).toBe(1);
-    expect(delta('ops_job_runs_total', { job: 'sync_hubspot', outcome: 'succeeded' })).toBe(0);
-    expect(delta('ops_job_run_duration_seconds_count', { job: 'periodic_scan' })).toBe(2);
-    expect(delta('ops_job_run_duration_seconds_bucket', { job: 'periodic_scan', le: '+Inf' })).toBe(2);
+    expect(delta('ops_job_runs_total', { job_name: 'periodic_scan', outcome: 'succeeded' })).toBe(2);
+    expect(delta('ops_job_runs_total', { job_name: 'sync_hubspot', outcome: 'failed' })).toBe(1);
+    expect(delta('ops_job_runs_total', { job_name: 'sync_hubspot', outcome: 'succeeded' })).toBe(0);
+    expect(delta('ops_job_run_duration_seconds_count', { job_name: 'periodic_scan' })).toBe(2);
+    expect(delta('ops_job_run_duration_seconds_bucket', { job_name: 'periodic_scan', le: '+Inf' })).toBe(2);
 
     // The histogram's sum is the audit rows' durations, bucket by bucket cumulative.
     const { db } = system().store;
     const rows = await db.selectFrom('agent_audit_log').select(['duration_ms']).where('action', '=', 'periodic_scan').where('outcome', 'is not', null).execute();
-    expect(after.value('ops_job_run_duration_seconds_sum', { job: 'periodic_scan' })).toBeCloseTo(rows.reduce((s, r) => s + Number(r.duration_ms), 0) / 1000, 6);
+    expect(after.value('ops_job_run_duration_seconds_sum', { job_name: 'periodic_scan' })).toBeCloseTo(rows.reduce((s, r) => s + Number(r.duration_ms), 0) / 1000, 6);
     for (const le of ['0.1', '1', '60']) {
       const expected = rows.filter((r) => Number(r.duration_ms) <= Number(le) * 1000).length;
-      expect(after.value('ops_job_run_duration_seconds_bucket', { job: 'periodic_scan', le })).toBe(expected);
+      expect(after.value('ops_job_run_duration_seconds_bucket', { job_name: 'periodic_scan', le })).toBe(expected);
     }
     // The failed run left a dead letter that is not resolved.
     const letters = (s: typeof after) => ['open', 'replaying', 'exhausted'].reduce((t, status) => t + (s.value('ops_dead_letters', { status }) ?? 0), 0);

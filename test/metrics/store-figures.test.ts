@@ -53,34 +53,34 @@ forEachStore((store, dialect) => {
 
     const first = readScrape(await metrics.scrape());
     expect(first.value('ops_store_up')).toBe(1);
-    expect(first.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'succeeded' })).toBe(1);
-    expect(first.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'failed' })).toBe(1);
-    expect(first.sum('ops_job_runs_total', { job: 'not_a_job' })).toBe(0);
-    expect(first.value('ops_job_run_duration_seconds_count', { job: 'sync_notion' })).toBe(2);
-    expect(first.value('ops_job_run_duration_seconds_sum', { job: 'sync_notion' })).toBeCloseTo(2.4, 9);
-    expect(first.value('ops_job_run_duration_seconds_bucket', { job: 'sync_notion', le: '0.5' })).toBe(1);
-    expect(first.value('ops_job_run_duration_seconds_bucket', { job: 'sync_notion', le: '2.5' })).toBe(2);
+    expect(first.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'succeeded' })).toBe(1);
+    expect(first.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'failed' })).toBe(1);
+    expect(first.sum('ops_job_runs_total', { job_name: 'not_a_job' })).toBe(0);
+    expect(first.value('ops_job_run_duration_seconds_count', { job_name: 'sync_notion' })).toBe(2);
+    expect(first.value('ops_job_run_duration_seconds_sum', { job_name: 'sync_notion' })).toBeCloseTo(2.4, 9);
+    expect(first.value('ops_job_run_duration_seconds_bucket', { job_name: 'sync_notion', le: '0.5' })).toBe(1);
+    expect(first.value('ops_job_run_duration_seconds_bucket', { job_name: 'sync_notion', le: '2.5' })).toBe(2);
 
     // A row written late with an old time (a larger id than the settled ones) is still counted, once.
     await auditRun(store(), 'sync_notion', 'succeeded', minutes(t0, -20), null);
     const second = readScrape(await metrics.scrape());
-    expect(second.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'succeeded' })).toBe(2);
-    expect(second.value('ops_job_run_duration_seconds_count', { job: 'sync_notion' })).toBe(2);
+    expect(second.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'succeeded' })).toBe(2);
+    expect(second.value('ops_job_run_duration_seconds_count', { job_name: 'sync_notion' })).toBe(2);
 
     // Everything settles; the totals stay; a new run adds one.
     clock.now = minutes(t0, 2 * SETTLE_MS / 60_000);
     const third = readScrape(await metrics.scrape());
-    expect(third.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'succeeded' })).toBe(2);
-    expect(third.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'failed' })).toBe(1);
+    expect(third.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'succeeded' })).toBe(2);
+    expect(third.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'failed' })).toBe(1);
     await auditRun(store(), 'sync_notion', 'failed', clock.now, 100);
     const fourth = readScrape(await metrics.scrape());
-    expect(fourth.value('ops_job_runs_total', { job: 'sync_notion', outcome: 'failed' })).toBe(2);
-    expect(fourth.value('ops_job_run_duration_seconds_sum', { job: 'sync_notion' })).toBeCloseTo(2.5, 9);
+    expect(fourth.value('ops_job_runs_total', { job_name: 'sync_notion', outcome: 'failed' })).toBe(2);
+    expect(fourth.value('ops_job_run_duration_seconds_sum', { job_name: 'sync_notion' })).toBeCloseTo(2.5, 9);
 
     // Another process (a fresh collector) reads the same totals from the store.
     const other = readScrape(await metricsOf(store(), clock).scrape());
     for (const outcome of ['succeeded', 'failed']) {
-      expect(other.value('ops_job_runs_total', { job: 'sync_notion', outcome })).toBe(fourth.value('ops_job_runs_total', { job: 'sync_notion', outcome }));
+      expect(other.value('ops_job_runs_total', { job_name: 'sync_notion', outcome })).toBe(fourth.value('ops_job_runs_total', { job_name: 'sync_notion', outcome }));
     }
   });
 
