@@ -1,23 +1,18 @@
 /**
  * `npm start`: Temporal reachable (or a dev server of our own), store migrated, ops-controls
- * running, schedules reconciled, then the worker until Ctrl-C / SIGTERM. Temporal is supervised
- * the whole time (temporal/supervisor.ts).
+ * running, schedules reconciled, then the worker and the HTTP API (bootstrap.ts) until Ctrl-C /
+ * SIGTERM. Temporal is supervised the whole time (temporal/supervisor.ts).
  *
  * Exit codes: 0 stopped by Ctrl-C / SIGTERM; 1 could not start (config, Temporal, store) or the
  * worker failed; 75 (EX_TEMPFAIL) Temporal was lost while running and could not be brought back,
  * so whatever supervises npm start should start it again.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, loadConfig, sqlitePath } from './config';
-import { OpsClient } from './client';
+import { bootstrap, startHttp } from './bootstrap';
+import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { installRuntime } from './runtime';
-import { migrateToLatest, openStore } from './store';
-import { temporalConnectionOptions } from './temporal/connection';
-import { ensureSearchAttributes } from './temporal/search-attributes';
 import { superviseTemporal } from './temporal/supervisor';
-import { createWorker, type OpsWorker } from './worker';
+import type { OpsWorker } from './worker';
 
 const EXIT_TEMPORAL_LOST = 75;
 /** After Temporal is lost, how long the worker may take to stop (its polls may hang on a server that no longer answers). */
@@ -73,24 +68,13 @@ async function main(): Promise<void> {
   };
 
   try {
-    const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: sqlitePath(config) });
-    cleanups.push(() => store.close());
-    const applied = await migrateToLatest(store);
-    logger.info({ dialect: store.dialect, applied }, 'store ready');
+    const onClose = (undo: () => Promise<void>): void => {
+      cleanups.push(undo);
+    };
+    const booted = await bootstrap({ config, logger, onClose, checkpoint: startingUp });
+    worker = booted.worker;
     startingUp();
-
-    const connection = await Connection.connect(temporalConnectionOptions(config));
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    await ensureSearchAttributes(connection, config.temporal.namespace, logger);
-    const ops = new OpsClient(client, store, config);
-    await ops.ensureControls();
-    await ops.reconcileSchedules(logger);
-    startingUp();
-
-    const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
-    cleanups.push(() => nativeConnection.close());
-    worker = await createWorker({ config, connection: nativeConnection, client, store, logger });
+    const http = await startHttp({ config, logger, onClose }, booted);
     startingUp();
     logger.info(
       {
@@ -100,6 +84,7 @@ async function main(): Promise<void> {
         taskQueue: config.temporal.taskQueue,
         temporalOrigin: temporal.origin,
         devServerPid: temporal.pid,
+        http: http?.address,
       },
       `personal-ops is running${temporal.uiUrl ? `; Temporal Web UI at ${temporal.uiUrl}` : ''}`,
     );
