@@ -10,11 +10,24 @@ import { printable } from './format';
 const text = (max: number) => z.string().max(max);
 const MAX_ITEMS = 1000;
 
+const count = z.number().int().nonnegative();
+
+/** The workflows' DryRunReport (definitions.ts); a write's `statements` is also read as `count`. */
 export const dryRunReportSchema = z.object({
-  writes: z.array(z.object({ table: text(200), op: text(50), count: z.number().int().nonnegative() })).max(MAX_ITEMS).default([]),
+  writes: z
+    .array(
+      z
+        .object({ table: text(200), op: text(50), statements: count.optional(), count: count.optional() })
+        .refine((w) => w.statements !== undefined || w.count !== undefined, { message: 'a write needs statements' })
+        .transform((w) => ({ table: w.table, op: w.op, count: (w.statements ?? w.count)! })),
+    )
+    .max(MAX_ITEMS)
+    .default([]),
   sends: z.array(z.object({ channel: text(50), to: text(200), preview: text(10_000).optional() })).max(MAX_ITEMS).default([]),
   external: z.array(z.object({ service: text(100), method: text(20), path: text(2000) })).max(MAX_ITEMS).default([]),
   temporal: z.array(z.object({ action: text(100), target: text(500) })).max(MAX_ITEMS).default([]),
+  /** Where the run stopped short of the real thing. */
+  notes: z.array(text(2000)).max(MAX_ITEMS).default([]),
 });
 export type DryRunReport = z.infer<typeof dryRunReportSchema>;
 
@@ -42,7 +55,8 @@ export function formatDryRunReport(report: DryRunReport): string[] {
     ...report.external.map((e) => `would call ${printable(e.service, 100)} ${printable(e.method, 20)} ${printable(e.path, 200)}`),
     ...report.temporal.map((t) => `would ${printable(t.action, 100)} ${printable(t.target, 200)} (Temporal)`),
   ];
-  return lines.length ? lines : ['would change nothing'];
+  const notes = report.notes.map((n) => `note: ${printable(n, 500)}`);
+  return [...(lines.length ? lines : ['would change nothing']), ...notes];
 }
 
 /** The whole human answer of a dry run: how it ended, then what it would have done. */

@@ -9,14 +9,16 @@ import type { OpsClient } from '../../src/client';
 import { dryRunReportOf, formatDryRun, formatDryRunReport, maskAddress } from '../../src/cli/dry-run';
 import type { JobInput, JobResult } from '../../src/definitions';
 
+// The workflows' DryRunReport (definitions.ts), plus `external` as the brief described it.
 const report = {
   writes: [
-    { table: 'memory_items', op: 'write', count: 3 },
-    { table: 'audit_log', op: 'insert', count: 1 },
+    { table: 'memory_items', op: 'insert', statements: 3 },
+    { table: 'audit_log', op: 'insert', statements: 1 },
   ],
   sends: [{ channel: 'sms', to: '+15550000000', preview: 'Morning: 2 incidents\nopen' }],
   external: [{ service: 'hubspot', method: 'PATCH', path: '/crm/v3/objects/contacts/42' }],
-  temporal: [{ action: 'start', target: 'applyProposal apply-proposal-7' }],
+  temporal: [{ action: 'start workflow', target: 'applyProposal apply-proposal-7' }],
+  notes: ['sync previews its first page only'],
 };
 
 async function runWith(args: string[], result: Omit<JobResult, 'workflowId'>) {
@@ -54,11 +56,12 @@ describe('opsctl run --dry-run', () => {
     expect(r.stdout).toBe(
       [
         'periodic_scan dry run periodic_scan-manual-1: succeeded in 120 ms',
-        '  would write memory_items ×3',
+        '  would insert memory_items ×3',
         '  would insert audit_log ×1',
         '  would send sms to +…0000: "Morning: 2 incidents\\nopen"',
         '  would call hubspot PATCH /crm/v3/objects/contacts/42',
-        '  would start applyProposal apply-proposal-7 (Temporal)',
+        '  would start workflow applyProposal apply-proposal-7 (Temporal)',
+        '  note: sync previews its first page only',
         '',
       ].join('\n'),
     );
@@ -88,12 +91,15 @@ describe('opsctl run --dry-run', () => {
     expect(formatDryRun(base)).toBe('health_monitor dry run w: skipped (Kill switch is active) in 2 ms\n(no dry-run report in its output)');
     expect(dryRunReportOf({ output: { dryRun: { writes: [{ table: 't', op: 'insert', count: -1 }] } } })).toBeUndefined();
     expect(dryRunReportOf({ output: { dryRun: { writes: 'all' } } })).toBeUndefined();
-    expect(formatDryRunReport({ writes: [], sends: [], external: [], temporal: [] })).toEqual(['would change nothing']);
+    expect(formatDryRunReport({ writes: [], sends: [], external: [], temporal: [], notes: [] })).toEqual(['would change nothing']);
+    // The brief's `count` is read as well as the workflows' `statements`.
+    expect(dryRunReportOf({ output: { dryRun: { writes: [{ table: 't', op: 'update', count: 2 }] } } })?.writes).toEqual([{ table: 't', op: 'update', count: 2 }]);
   });
 
   it('stored text cannot forge lines or repaint the terminal; addresses are masked', () => {
     const lines = formatDryRunReport({
       writes: [{ table: 'x\n  would delete everything', op: 'insert', count: 1 }],
+      notes: [],
       sends: [{ channel: 'telegram', to: '123456789' }],
       external: [{ service: 'n8n', method: 'POST', path: '/\u001b[2Jwebhook' }],
       temporal: [],
