@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { DefaultLogger } from '@temporalio/worker';
 import { parse as parseYaml } from 'yaml';
 import { ENV_KEYS, loadConfig } from '../../src/config';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/definitions';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/temporal/dev-server';
+import { TEMPORAL_SERVER_VERSION } from '../../src/temporal/server-binary';
 import { WORKFLOW_BUNDLE_FILE, bundleWorkflows } from '../../scripts/bundle-workflows';
 
 const root = join(__dirname, '..', '..');
@@ -26,6 +28,8 @@ interface Service {
   network_mode?: string;
   healthcheck?: { test: string | string[] };
   restart?: string;
+  entrypoint?: string | string[];
+  command?: string | string[];
 }
 /** Compose's short syntax ("[IP:][HOST:]CONTAINER[/PROTO]", or a bare number) or its long syntax. */
 type PortSpec = string | number | { target: number | string; published?: number | string; host_ip?: string; protocol?: string };
@@ -216,6 +220,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("probes the worker's GET /readyz with Node's fetch (no curl in the image), on the port it listens on", () => {
+    const test = service('worker').healthcheck?.test;
+    expect(Array.isArray(test)).toBe(true);
+    const [kind, command, flag, script] = test as string[];
+    expect([kind, command, flag]).toEqual(['CMD', 'node', '-e']);
+    const port = workerEnv.OPS_HTTP_ADDRESS!.split(':').pop();
+    expect(script).toContain(`fetch('http://127.0.0.1:${port}/readyz'`);
+    expect(script).toMatch(/process\.exit\(r\.ok \? 0 : 1\)/);
+    // The probe is valid JavaScript.
+    expect(() => new Function(script!)).not.toThrow();
+    expect(loadConfig({ ...workerEnv, OPS_CONFIG: undefined }).http.address).toBe(workerEnv.OPS_HTTP_ADDRESS);
+    // Listening on every interface of the container, published on the host's loopback only.
+    expect(publishedPorts(service('worker')).map((p) => p.spec)).toEqual([`127.0.0.1:${port}:${port}`]);
+  });
+
   it('keeps the worker data dir on a named volume', () => {
     const dataMount = mounts(service('worker')).find(([, target]) => target === workerEnv.OPS_DATA_DIR);
     expect(dataMount, `a volume mounted at ${workerEnv.OPS_DATA_DIR}`).toBeDefined();
@@ -264,21 +283,86 @@ describe('docker-compose.yml', () => {
     it('TEMPORAL_ADDRESS points at the temporal service on its frontend port', () => {
       const [host, port] = workerEnv.TEMPORAL_ADDRESS!.split(':');
       expect(host).toBe('temporal');
-      expect(compose.services[host!]?.image).toMatch(/^temporalio\/auto-setup:/);
+      expect(compose.services[host!]?.image).toMatch(/^temporalio\/server:/);
       expect(port).toBe('7233');
       expect(dependsOn(service('worker'))).toHaveProperty('temporal');
     });
 
     it('the temporal service stores its data in the same PostgreSQL, in databases of its own', () => {
-      expect(temporal.DB).toBe('postgres12');
-      expect(temporal.POSTGRES_SEEDS).toBe('postgresql');
-      expect(temporal.DB_PORT).toBe(new URL(workerEnv.DATABASE_URL!).port);
-      expect(temporal.POSTGRES_USER).toBe(pg.POSTGRES_USER);
-      expect(temporal.POSTGRES_PWD).toBe(pg.POSTGRES_PASSWORD);
-      const own = [temporal.DBNAME ?? 'temporal', temporal.VISIBILITY_DBNAME ?? 'temporal_visibility'];
+      expect(temporal.TEMPORAL_DB_HOST).toBe('postgresql');
+      expect(temporal.TEMPORAL_DB_PORT).toBe(new URL(workerEnv.DATABASE_URL!).port);
+      expect(temporal.TEMPORAL_DB_USER).toBe(pg.POSTGRES_USER);
+      expect(temporal.TEMPORAL_DB_PASSWORD).toBe(pg.POSTGRES_PASSWORD);
+      const own = [temporal.TEMPORAL_DB_NAME, temporal.TEMPORAL_VISIBILITY_DB_NAME];
       expect(own).toEqual(['temporal', 'temporal_visibility']);
       expect(own).not.toContain(new URL(workerEnv.DATABASE_URL!).pathname.slice(1));
       expect(dependsOn(service('temporal')).postgresql).toBe('service_healthy');
+    });
+
+    it('runs deploy/temporal-server.yaml, the config npm run test:production runs, on PostgreSQL with SQL visibility', () => {
+      expect(service('temporal').volumes).toContain('./deploy/temporal-server.yaml:/etc/temporal/config/personal-ops.yaml:ro');
+      const entrypoint = [service('temporal').entrypoint ?? []].flat().join(' ');
+      expect(entrypoint).toMatch(/exec temporal-server --root \/etc\/temporal --config config --env personal-ops start/);
+      // Its own ports and the broadcast address are set; the server reads the rest with defaults.
+      expect(temporal.TEMPORAL_BIND_ON_IP).toBe('0.0.0.0');
+      expect(entrypoint).toContain('TEMPORAL_BROADCAST_ADDRESS=');
+      const text = read('deploy/temporal-server.yaml');
+      expect(text.slice(0, 1024)).toMatch(/^#.*enable-template/m);
+      expect(text.match(/pluginName: postgres12/g)).toHaveLength(2);
+      expect(text).toMatch(/visibilityStore: postgres-visibility/);
+    });
+
+    it('sets only variables deploy/temporal-server.yaml reads, and the file gives every one it reads a default', () => {
+      const text = read('deploy/temporal-server.yaml');
+      const reads = [...text.matchAll(/env "([A-Z0-9_]+)"( \| default)?/g)];
+      const withoutDefault = reads.filter((m) => !m[2]).map((m) => m[1]);
+      expect(withoutDefault).toEqual([]);
+      const read_ = new Set(reads.map((m) => m[1]));
+      expect(Object.keys(temporal).filter((name) => !read_.has(name))).toEqual([]);
+      // The test sets these to run on this machine: they must be the file's own variables too.
+      const testFile = read('scripts/production/temporal-server.ts');
+      const testSets = [...testFile.matchAll(/\b(TEMPORAL_[A-Z_]+(?:PORT|HOST|USER|PASSWORD|NAME|IP|ADDRESS|FILE|LEVEL))\b/g)].map((m) => m[1]!);
+      expect(testSets.length).toBeGreaterThan(10);
+      expect(testSets.filter((name) => !read_.has(name) && !['TEMPORAL_ADDRESS'].includes(name))).toEqual([]);
+    });
+
+    it('is the server version npm run test:production runs, for the server and the setup containers', () => {
+      const version = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+      expect(interpolate(service('temporal').image!)).toBe(`temporalio/server:${version}`);
+      expect(interpolate(service('temporal-schema').image!)).toBe(`temporalio/admin-tools:${version}`);
+      expect(interpolate(service('temporal-namespace').image!)).toBe(`temporalio/admin-tools:${version}`);
+    });
+
+    it('makes the schemas with deploy/temporal-setup.sh before the server starts, with the same database settings', () => {
+      const schema = service('temporal-schema');
+      expect(schema.volumes).toContain('./deploy/temporal-setup.sh:/etc/personal-ops/temporal-setup.sh:ro');
+      expect([schema.entrypoint, schema.command].flat().join(' ')).toBe('sh /etc/personal-ops/temporal-setup.sh schema');
+      expect(schema.restart).toBe('no');
+      const schemaEnv = environment(schema);
+      for (const [name, value] of Object.entries(schemaEnv)) expect(temporal[name], name).toBe(value);
+      expect(Object.keys(schemaEnv).sort()).toEqual(Object.keys(temporal).filter((k) => k.startsWith('TEMPORAL_DB_') || k.endsWith('_DB_NAME')).sort());
+      expect(dependsOn(schema).postgresql).toBe('service_healthy');
+      expect(dependsOn(service('temporal'))['temporal-schema']).toBe('service_completed_successfully');
+    });
+
+    it('registers the namespace and our search attributes with the same script once the server is healthy', () => {
+      const ns = service('temporal-namespace');
+      expect(ns.volumes).toContain('./deploy/temporal-setup.sh:/etc/personal-ops/temporal-setup.sh:ro');
+      expect([ns.entrypoint, ns.command].flat().join(' ')).toBe('sh /etc/personal-ops/temporal-setup.sh namespace');
+      expect(environment(ns).TEMPORAL_ADDRESS).toBe(workerEnv.TEMPORAL_ADDRESS);
+      expect(environment(ns).TEMPORAL_NAMESPACE).toBe(workerEnv.TEMPORAL_NAMESPACE);
+      expect(dependsOn(ns).temporal).toBe('service_healthy');
+      expect(dependsOn(service('worker'))['temporal-namespace']).toBe('service_completed_successfully');
+      const script = read('deploy/temporal-setup.sh');
+      const declared = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(' ') ?? [];
+      expect(declared.map((pair) => pair.toLowerCase())).toEqual(CUSTOM_SEARCH_ATTRIBUTES.map((key) => `${key.name}:${key.type}`.toLowerCase()));
+    });
+
+    it('reads in the setup script only variables it is given or has a default for', () => {
+      const script = read('deploy/temporal-setup.sh');
+      const internal = new Set(['SQL_TOOL', 'CLI', 'SEARCH_ATTRIBUTES']);
+      const bare = [...script.matchAll(/\$\{?([A-Z][A-Z0-9_]*)(:-)?/g)].filter((m) => !m[2] && !internal.has(m[1]!)).map((m) => m[1]);
+      expect(bare).toEqual([]);
     });
 
     it('its healthcheck probes the address the worker uses, and the worker waits for it', () => {
@@ -295,17 +379,19 @@ describe('docker-compose.yml', () => {
     });
 
     it('gets the dynamic config the dev server gets: one partition per task queue, so API limits hold', () => {
-      // auto-setup reads DYNAMIC_CONFIG_FILE_PATH relative to /etc/temporal.
-      const mounted = `/etc/temporal/${temporal.DYNAMIC_CONFIG_FILE_PATH}`;
-      expect(service('temporal').volumes).toContain(`./deploy/temporal-dynamicconfig.yaml:${mounted}:ro`);
+      // The server config's default path, relative to the server's root (/etc/temporal).
+      const path = /env "TEMPORAL_DYNAMIC_CONFIG_FILE" \| default "([^"]+)"/.exec(read('deploy/temporal-server.yaml'))?.[1];
+      expect(temporal.TEMPORAL_DYNAMIC_CONFIG_FILE).toBeUndefined();
+      expect(service('temporal').volumes).toContain(`./deploy/temporal-dynamicconfig.yaml:/etc/temporal/${path}:ro`);
       const file = parseYaml(read('deploy/temporal-dynamicconfig.yaml')) as Record<string, { value: unknown }[]>;
       const devServer = Object.fromEntries(DEV_SERVER_DYNAMIC_CONFIG.map((kv) => kv.split('=') as [string, string]));
       expect(Object.keys(devServer)).toEqual(['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']);
       expect(Object.fromEntries(Object.entries(file).map(([key, values]) => [key, String(values[0]?.value)]))).toEqual(devServer);
     });
 
-    it('has no admin-tools container: the worker registers its search attributes itself', () => {
-      expect(compose.services).not.toHaveProperty('temporal-admin-tools');
+    it('its setup containers run once: only the server, the UI, PostgreSQL and the worker stay up', () => {
+      const longRunning = Object.entries(compose.services).filter(([, svc]) => svc.restart !== 'no').map(([name]) => name);
+      expect(longRunning.sort()).toEqual(['postgresql', 'temporal', 'temporal-ui', 'worker']);
     });
   });
 });
