@@ -32,7 +32,12 @@ export async function hubspotContactSync(input: JobInput = {}): Promise<JobResul
   const contactId = String(input.params?.contactId ?? '');
   const result = await runJob('sync_hubspot', input, async (ctx) => {
     if (!CONTACT_ID.test(contactId)) throw new JobBodyFailed(`hubspotContactSync needs params.contactId, a HubSpot contact id (digits); got ${JSON.stringify(contactId).slice(0, 40)}`, 'validation');
-    if (ctx.workflowId !== hubspotContactWorkflowId(contactId)) return delegate(ctx, contactId);
+    // Decided by the input, not the workflow id: a replay of this history must take the same path.
+    if (ctx.input.replayOf !== undefined) {
+      // Nothing left for this run to do after handing the contact over (no continue-as-new).
+      dirty = false;
+      return delegate(ctx, contactId);
+    }
     const { syncHubSpotContact } = ctx.proxy<Activities>({
       taskQueue: sourceTaskQueue(ctx.settings.taskQueue, 'hubspot'),
       startToCloseTimeout: ctx.settings.sync.pageTimeoutMs,
@@ -57,15 +62,15 @@ export async function hubspotContactSync(input: JobInput = {}): Promise<JobResul
 }
 
 /**
- * A run under another id (the retry queue replaying a dead letter) must not read the contact
- * beside its own workflow: it hands the contact to that workflow, as a child when none runs,
- * else as one more change for the running one.
+ * A dead letter's replay (the retry queue, opsctl) runs under another workflow id and must not
+ * read the contact beside the contact's own workflow: it hands the contact to that workflow, as
+ * a child when none runs, else as one more change for the running one.
  */
 async function delegate(ctx: JobContext, contactId: string): Promise<Record<string, unknown>> {
   const workflowId = hubspotContactWorkflowId(contactId);
   const { replayOf: _replayOf, ...input } = ctx.input;
   try {
-    const result = await ctx.child({ workflowType: HUBSPOT_CONTACT_WORKFLOW, job: 'sync_hubspot', input, workflowId });
+    const result = await ctx.child({ workflowType: HUBSPOT_CONTACT_WORKFLOW, job: 'sync_hubspot', input: { ...input, trigger: 'replay' }, workflowId });
     return { contactId, delegatedTo: workflowId, outcome: result.outcome };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

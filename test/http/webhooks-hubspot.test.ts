@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { listAudit, listMemoryItems } from '../../src/store';
+import { insertDeadLetter, listAudit, listMemoryItems } from '../../src/store';
 import { hubspotContactWorkflowId } from '../../src/workflows/hubspot-contact-definitions';
 import { HubSpotFake } from '../fakes';
 import { startSystem, type TestSystem } from '../helpers/system';
@@ -150,6 +150,39 @@ for (const dialect of DIALECTS) {
       } finally {
         await sys.ops.setKillSwitch(false, who);
       }
+    });
+
+    it("a dead letter's replay never reads beside the contact's own workflow: it starts that workflow, or signals it when it runs", async () => {
+      const replay = async (contactId: string, workflowId: string) => {
+        const input = { trigger: 'manual' as const, params: { contactId } };
+        const letter = await insertDeadLetter(sys.store.db, {
+          created_at: new Date().toISOString(),
+          job: 'sync_hubspot',
+          workflow_type: 'hubspotContactSync',
+          workflow_id: hubspotContactWorkflowId(contactId),
+          input: JSON.stringify(input),
+          error: 'recorded for the test',
+          category: 'transient',
+          attempts: 1,
+        });
+        // As process_retry_queue starts it: another workflow id, replayOf set.
+        await sys.client.workflow.start('hubspotContactSync', { workflowId, taskQueue: sys.config.temporal.taskQueue, args: [{ ...input, trigger: 'retry_queue', replayOf: letter }] });
+        return sys.ops.jobResult(workflowId);
+      };
+      // None running: the replay runs the contact's workflow as its child.
+      expect(await replay('16', `sync_hubspot-retry-16-${dialect}`)).toMatchObject({ outcome: 'succeeded', output: { delegatedTo: hubspotContactWorkflowId('16'), outcome: 'succeeded' } });
+      expect(await storedContact(sys, '16')).toMatchObject({ firstname: 'First16' });
+      // One running (its read held for 2 s): the replay marks it dirty, and it reads once more.
+      fake.fail({ delayMs: 2000, path: '/crm/v3/objects/contacts/17' });
+      const body = JSON.stringify([contactEvent(17)]);
+      expect((await post(app, body, hubspotHeaders(SECRET, body))).statusCode).toBe(200);
+      await expect.poll(() => fake.requests.filter((r) => r.path.endsWith('/contacts/17')).length, { timeout: 10_000 }).toBe(1);
+      fake.touch('17', '2026-04-01T00:00:00.000Z', { firstname: 'AfterReplay' });
+      expect(await replay('17', `sync_hubspot-retry-17-${dialect}`)).toMatchObject({ outcome: 'succeeded', output: { delegatedTo: hubspotContactWorkflowId('17'), outcome: 'signalled' } });
+      expect(await closed(sys, hubspotContactWorkflowId('17'))).toBe('COMPLETED');
+      expect(await sys.ops.jobResult(hubspotContactWorkflowId('17'))).toMatchObject({ output: { passes: 2 } });
+      expect(probe.maxInFlight.get('17')).toBe(1);
+      expect(await storedContact(sys, '17')).toMatchObject({ firstname: 'AfterReplay' });
     });
 
     it('a burst of 50 events for 5 contacts: at most one read of a contact at a time, and every contact ends as HubSpot has it', async () => {
