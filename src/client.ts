@@ -34,7 +34,7 @@ import { InvalidJobParams, parseJobParams } from './job-params';
 import { reconcileSchedules, type ReconcileReport } from './schedules/reconcile';
 import { cadenceOfSpec, overrideOf, type CadenceOverride } from './schedules/override';
 import { CadenceChangeRefused, changeScheduleCadence } from './schedules/set-cadence';
-import { cadenceProblem, describeCadence, resolveSchedules, type Cadence } from './schedules/table';
+import { cadenceProblem, describeCadence, resolveSchedules, sameCadence, type Cadence } from './schedules/table';
 import type { Logger } from './logger';
 import { temporalConnectionOptions } from './temporal/connection';
 import { createMessageActivities, type CallPreview, type DigestPreview } from './activities/messages';
@@ -434,11 +434,12 @@ export class OpsClient {
         const base = { job: row.job, cadence: configured, configured, source: (fromConfig ? 'config' : 'catalogue') as CadenceSource };
         try {
           const d = await this.temporal.schedule.getHandle(row.job).describe();
-          const running = cadenceOfSpec(d.spec);
+          const spec = cadenceOfSpec(d.spec);
           const override = overrideOf(d);
+          // What Temporal runs is the truth, whoever set it; said the way it was set (60m, not 1h).
+          const running = spec && [override?.cadence, row.cadence].find((c) => c && sameCadence(c, spec)) || spec;
           return {
             ...base,
-            // What Temporal runs is the truth, whoever set it.
             ...(running ? { cadence: describeCadence(running, row.timezone) } : {}),
             ...(override ? { source: override.proposal === undefined ? 'override' : 'proposal', override } : {}),
             exists: true,

@@ -1,5 +1,5 @@
 /**
- * opsctl schedules: list, pause, resume, trigger, and set (a job's cadence at run time). Every
+ * opsctl schedules: list, pause, resume, trigger, set (a job's cadence at run time) and unset. Every
  * change takes --reason and --actor and is audited (schedules.<verb>).
  */
 import type { Command } from 'commander';
@@ -7,7 +7,9 @@ import type { Cadence } from '../schedules/table';
 import { intervalProblem } from '../schedules/table';
 import { parseClock, parseJob, UsageError } from './args';
 import { formatSchedules, printable } from './format';
-import { whoOf, withWho, type GroupContext, type WhoOptions } from './plan';
+import type { Who } from '../client';
+import type { JobName } from '../jobs';
+import { whoOf, withWho, type Action, type GroupContext, type WhoOptions } from './plan';
 
 interface SetOptions extends WhoOptions {
   every?: string;
@@ -77,13 +79,25 @@ export function registerSchedules(program: Command, { command, setPlan, env }: G
       const job = parseJob(jobArg);
       const cadence = parseCadenceOptions(opts);
       const who = whoOf(opts, env, 'schedules set');
-      setPlan(async ({ client, out }) => {
-        const status = cadence === 'default' ? await client.clearScheduleCadence(job, who) : await client.setScheduleCadence(job, cadence, who);
-        const human =
-          cadence === 'default'
-            ? `${job}: back to its ${status.source} cadence, ${status.cadence}`
-            : `${job}: now ${status.cadence} (run-time override by ${printable(who.actor, 100)}; configured: ${status.configured})`;
-        out.print(human, status);
-      }, 'write');
+      setPlan(changeCadence(job, cadence, who), 'write');
     });
+
+  withWho(command(schedules, 'unset', "back to the job's configured cadence: the same as set JOB --default (audited)"))
+    .argument('<job>', 'job name')
+    .action((jobArg: string, opts: WhoOptions) => {
+      const job = parseJob(jobArg);
+      const who = whoOf(opts, env, 'schedules unset');
+      setPlan(changeCadence(job, 'default', who), 'write');
+    });
+}
+
+function changeCadence(job: JobName, cadence: Cadence | 'default', who: Who): Action {
+  return async ({ client, out }) => {
+    const status = cadence === 'default' ? await client.clearScheduleCadence(job, who) : await client.setScheduleCadence(job, cadence, who);
+    const human =
+      cadence === 'default'
+        ? `${job}: back to its ${status.source} cadence, ${status.cadence}`
+        : `${job}: now ${status.cadence} (run-time override by ${printable(who.actor, 100)}; configured: ${status.configured})`;
+    out.print(human, status);
+  };
 }

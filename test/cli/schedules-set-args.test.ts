@@ -27,6 +27,9 @@ describe('opsctl schedules set: bad input exits 2 touching nothing', () => {
     [['schedules', 'set', 'sync_notion', '--every', '15m', ...why, '--actor', ' '], /actor: say who makes the change/],
     [['schedules', 'set', 'sync_notion', '--every', '15m', '--reason', 'x'.repeat(501)], /reason: at most 500 characters/],
     [['schedules', 'set', 'sync_notion', '--every', '15m', ...why, '--json'].concat('--cron', '* * * * *'), /unknown option '--cron'/],
+    [['schedules', 'unset', 'sync_notion'], /schedules unset needs --reason/],
+    [['schedules', 'unset', 'nightly', ...why], /unknown job "nightly"/],
+    [['schedules', 'unset', 'sync_notion', '--every', '15m', ...why], /unknown option '--every'/],
   ];
   for (const [args, message] of cases) {
     it(`${args.join(' ').slice(0, 90)}`, async () => {
@@ -39,6 +42,8 @@ describe('opsctl schedules set: bad input exits 2 touching nothing', () => {
     expect(every).toMatchObject({ connected: true, access: 'write', code: 1 });
     const back = await offlineCli(['schedules', 'set', 'sync_notion', '--default', ...why]);
     expect(back).toMatchObject({ connected: true, access: 'write', code: 1 });
+    const unset = await offlineCli(['schedules', 'unset', 'sync_notion', ...why]);
+    expect(unset).toMatchObject({ connected: true, access: 'write', code: 1 });
   });
 
   it('parses exactly one of --every, --at, --default', () => {

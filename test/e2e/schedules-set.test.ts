@@ -175,7 +175,9 @@ describe('run-time schedule cadences', () => {
     const human = await opsctl('schedules', 'list');
     expect(human.stdout).toMatch(new RegExp(`sync_hubspot\\s+every 2h\\s+active\\s.*\\sproposal #${offer.id} \\(default: every 60m\\)\n`));
     expect((await reconcileSchedules(sys.client, sys.config, logger)).overridesKept).toEqual(['sync_hubspot']);
-    await sys.ops.clearScheduleCadence('sync_hubspot', { actor: 'ana', reason: 'rate limits are fine again' });
+    const unset = await opsctl('schedules', 'unset', 'sync_hubspot', '--reason', 'rate limits are fine again');
+    expect(unset.stdout).toBe('sync_hubspot: back to its catalogue cadence, every 60m\n');
     expect((await describeJob('sync_hubspot')).spec.intervals?.[0]?.every).toBe(60 * 60_000);
+    expect(overrideOf(await describeJob('sync_hubspot'))).toBeUndefined();
   });
 });
