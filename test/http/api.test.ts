@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { buildHttpApp } from '../../src/http/server';
 import { OpsClient } from '../../src/client';
 import { JOB_NAMES } from '../../src/jobs';
+import { sqlitePath } from '../../src/config';
+import { readControls } from '../../src/store';
+import { holdSqliteLock, type HeldLock } from '../helpers/sqlite-lock';
 import { DIALECTS } from '../store/fixtures';
 import { auth, BODY_LIMIT, capturedLogger, httpSystemPerSuite, TOKEN } from './http-system';
 
@@ -243,6 +246,30 @@ for (const dialect of DIALECTS) {
         expect(off.json()).toMatchObject({ killSwitch: false, version: before.version + 2, updatedBy: 'jonah', reason: 'test done' });
         expect(await sys.ops.getControls()).toMatchObject({ killSwitch: false, version: before.version + 2 });
       });
+
+      // SQLite: another process holds the file's write lock (test/e2e/controls-store-down.test.ts does the same to opsctl).
+      it.runIf(dialect === 'sqlite')('with the store locked: kill on is taken (mirror pending), kill off is refused with 503 and changes nothing', async () => {
+        const { app, sys } = h();
+        const before = await sys.ops.getControls();
+        let lock: HeldLock | undefined;
+        try {
+          lock = await holdSqliteLock(sqlitePath(sys.config), 12_000);
+          const on = await app.inject({ method: 'POST', url: '/v1/controls/kill-switch', headers: auth, payload: { on: true, reason: 'store down' } });
+          expect(on.statusCode, on.body).toBe(200);
+          expect(on.json()).toMatchObject({ killSwitch: true, version: before.version + 1, mirror: 'pending' });
+
+          const off = await app.inject({ method: 'POST', url: '/v1/controls/kill-switch', headers: auth, payload: { on: false, reason: 'too early' } });
+          expect(off.statusCode, off.body).toBe(503);
+          expect(off.json().error).toMatch(/^the controls were not changed: .*a change that loosens them must reach the store first/);
+          expect(await sys.ops.getControls()).toMatchObject({ killSwitch: true, version: before.version + 1 });
+        } finally {
+          await lock?.release();
+        }
+        await expect.poll(async () => (await readControls(sys.store.db))?.version, { timeout: 45_000, interval: 250 }).toBe(before.version + 1);
+        const off = await app.inject({ method: 'POST', url: '/v1/controls/kill-switch', headers: auth, payload: { on: false, reason: 'store back' } });
+        expect(off.statusCode, off.body).toBe(200);
+        expect(off.json()).toMatchObject({ killSwitch: false, version: before.version + 2 });
+      }, 90_000);
     });
   });
 }
