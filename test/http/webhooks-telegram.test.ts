@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { buildHttpApp } from '../../src/http/server';
+import { createLogger } from '../../src/logger';
 import { listMemoryItems } from '../../src/store';
 import { TelegramFake, type TelegramUpdate } from '../fakes';
 import { startSystem, type TestSystem } from '../helpers/system';
@@ -149,6 +151,23 @@ for (const dialect of DIALECTS) {
         expect(await poll()).toMatchObject({ outcome: 'succeeded', items: 0 });
       } finally {
         telegram.webhookUrl = null;
+      }
+    });
+
+    it('through the API server (bearer token on /v1): the webhooks answer with their own secrets, no bearer needed', async () => {
+      const config = { ...sys.config, http: { ...sys.config.http, token: 'api-token-0123456789abcdef' }, webhooks: { ...sys.config.webhooks, hubspot: { ...sys.config.webhooks.hubspot, clientSecret: 'x' } } };
+      const server = await buildHttpApp({ config, ops: sys.ops, logger: createLogger('silent') });
+      try {
+        const update = telegram.sendFromUser({ chatId: OPERATOR, text: 'through the server' });
+        const response = await server.inject({ method: 'POST', url: '/v1/webhooks/telegram', payload: JSON.stringify(update), headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET } });
+        expect(response.json()).toMatchObject({ stored: 1 });
+        const unsigned = await server.inject({ method: 'POST', url: '/v1/webhooks/hubspot', payload: '[]', headers: { 'content-type': 'application/json' } });
+        expect(unsigned.statusCode).toBe(401);
+        expect(unsigned.json().error).toBe('HubSpot signature refused: X-HubSpot-Signature-v3 header is missing');
+        const huge = await server.inject({ method: 'POST', url: '/v1/webhooks/telegram', payload: JSON.stringify({ ...update, padding: 'x'.repeat(300 * 1024) }), headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET } });
+        expect(huge.statusCode).toBe(413);
+      } finally {
+        await server.close();
       }
     });
 
