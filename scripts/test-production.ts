@@ -9,20 +9,22 @@
  * Exits 1 on any failed check.
  *
  * Never builds or downloads Temporal: `npx tsx scripts/provision-temporal-server.ts` first.
- * Its databases (ops_prod_*) are its own; it recreates them at every run and leaves them for a look.
+ * Its databases (ops_prod_*) are its own; it recreates them at every run and leaves them for a look,
+ * and its work dir (server, setup and worker logs) when a check failed.
  * PRODUCTION_TEST_PG_URL: the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres).
  * PRODUCTION_TEST_PREBUILT=1 uses dist/ as it is instead of building (for a second run; CI builds).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { OpsClient } from '../src/client';
 import { loadConfig } from '../src/config';
 import type { JobResult } from '../src/definitions';
-import { isJobName, JOB_NAMES, type JobName } from '../src/jobs';
+import { isJobName, JOB_NAMES, jobRow, type JobName } from '../src/jobs';
 import { createLogger } from '../src/logger';
 import { N8N_WORKFLOW_FAILURES } from '../src/activities/sources/n8n';
 import { listAudit, listIncidents, listNotifications } from '../src/store';
@@ -208,11 +210,8 @@ async function main(): Promise<void> {
     });
     await ops.getControls();
     figure('worker start until every schedule exists', secs(Date.now() - workerStart));
-    const readyz = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
-      async (r) => `HTTP ${r.status} ${(await r.text()).slice(0, 120)}`,
-      (err: Error) => `no answer (${(err.cause as Error | undefined)?.message ?? err.message})`,
-    );
-    figure('GET /readyz (the compose healthcheck)', readyz);
+    const healthy = composeHealthcheck(repo, httpPort);
+    check('the compose healthcheck passes once the worker is up', healthy.ok, healthy.detail);
 
     await ops.pauseSchedule(PAUSED_JOB, WHO);
     // The operator's own addresses: the digest and the call may reach only allowlisted ones.
@@ -221,7 +220,10 @@ async function main(): Promise<void> {
 
     progress(`test:production: every job once (${JOB_NAMES.length}), the Temporal server restarted while they run`);
     const runs: { job: JobName; workflowId: string }[] = [];
-    for (const job of JOB_NAMES) runs.push(await ops.startJob(job, {}, `production-test-${job}`));
+    // The sync jobs first: each takes its source's lease, so they sync rather than find
+    // periodic_scan syncing the same source (it then skips those sources).
+    const order = [...JOB_NAMES.filter((job) => jobRow(job).syncs), ...JOB_NAMES.filter((job) => !jobRow(job).syncs)];
+    for (const job of order) runs.push(await ops.startJob(job, {}, `production-test-${job}`));
     await waitFor('the HubSpot sync to reach the fake', 30_000, async () => (hubspot.requests.length > 0 ? true : undefined));
     const statuses = await Promise.all(runs.map(async (r) => (await ops.temporal.workflow.getHandle(r.workflowId).describe()).status.name));
     const running = runs.filter((_, i) => statuses[i] === 'RUNNING').map((r) => r.job);
@@ -250,6 +252,11 @@ async function main(): Promise<void> {
 
     // --- checks after the restarts ---
     const controls = await waitFor('ops-controls after restart 2', 30_000, () => ops.getControls());
+    const healthyAfter = await waitFor('the healthcheck after restart 2', 30_000, async () => {
+      const probe = composeHealthcheck(repo, httpPort);
+      return probe.ok ? probe : undefined;
+    }).catch((err: Error) => ({ ok: false, detail: err.message }));
+    check('the compose healthcheck passes again after the restarts', healthyAfter.ok, healthyAfter.detail);
     check('the kill switch is still on', controls.killSwitch === true, `killSwitch=${controls.killSwitch}`);
     const afterKill = await ops.runJob('periodic_scan');
     check('a job started under the kill switch is skipped', afterKill.outcome === 'skipped', `${afterKill.outcome}${afterKill.reason ? ` (${afterKill.reason})` : ''}`);
@@ -318,8 +325,25 @@ async function main(): Promise<void> {
     await Promise.all([...fakes.map((f) => f.close()), comms.close()]);
   }
   figure('total', secs(Date.now() - began));
+  // Its logs stay for a look when something failed.
+  if (exitCode === 0) rmSync(dir, { recursive: true, force: true });
+  else figure('logs (server, setup, worker)', dir);
   report(exitCode);
   process.exit(exitCode);
+}
+
+/**
+ * The worker's healthcheck command from docker-compose.yml, run as Docker runs it (`node -e`),
+ * against this worker's HTTP port.
+ */
+function composeHealthcheck(repo: string, port: number): { ok: boolean; detail: string } {
+  const compose = parseYaml(readFileSync(join(repo, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { healthcheck?: { test?: string[] } }> };
+  const [kind, command, flag, script] = compose.services.worker?.healthcheck?.test ?? [];
+  if (kind !== 'CMD' || command !== 'node' || flag !== '-e' || !script?.includes('127.0.0.1:8787/readyz')) {
+    return { ok: false, detail: 'docker-compose.yml has no `node -e` healthcheck on 127.0.0.1:8787/readyz for the worker' };
+  }
+  const result = spawnSync(process.execPath, ['-e', script.replace('127.0.0.1:8787', `127.0.0.1:${port}`)], { encoding: 'utf8', timeout: 10_000 });
+  return { ok: result.status === 0, detail: `node -e <compose healthcheck> exited ${result.status ?? result.signal}` };
 }
 
 function tail(file: string, lines = 30): string {
