@@ -87,8 +87,14 @@ const sourcesSchema = z.strictObject({
     .strictObject({
       token: secret.optional(),
       baseUrl: httpUrl.default('https://api.hubapi.com'),
-      pageSize: z.coerce.number().int().min(1).max(200).default(100),
+      /** HubSpot search's maximum: fewer requests under its own, tighter limit. */
+      pageSize: z.coerce.number().int().min(1).max(200).default(200),
       rateLimit: rateLimitSchema.default({ requests: 100, perSeconds: 10, shape: 'window' }),
+      /**
+       * The CRM search endpoints' own limit, on top of rateLimit: 5 requests per second per
+       * account. Every sync page is a search; the sync paces its pages to it (sources.ts).
+       */
+      searchRateLimit: rateLimitSchema.default({ requests: 5, perSeconds: 1, shape: 'window' }),
       minSyncIntervalMinutes: minSyncInterval.default(0),
     })
     .prefault({}),

@@ -2,7 +2,7 @@
  * The data sources the syncs read. Pure data and arithmetic: workflows, activities, worker and
  * CLI all import it.
  */
-import type { RateLimit } from './config';
+import type { Config, RateLimit } from './config';
 
 export const SOURCE_NAMES = ['notion', 'n8n', 'hubspot', 'chat'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
@@ -40,4 +40,34 @@ export function taskQueueRate(limit: RateLimit): number {
   // One request per window: a bucket of one, spaced two jitters wider than the window, so no
   // two ever arrive within one window.
   return 1 / (limit.perSeconds + 2 * DISPATCH_JITTER_SECONDS);
+}
+
+/**
+ * The limit of the endpoint a sync page calls, when it is tighter than the API's general one
+ * (which the source's task queue holds). HubSpot's pages are CRM searches: 5 per second.
+ */
+export function pageRequestLimit(config: Config, source: SourceName): RateLimit | undefined {
+  return source === 'hubspot' ? config.sources.hubspot.searchRateLimit : undefined;
+}
+
+/**
+ * How long a request must wait so that it keeps `limit`, given when the requests before it were
+ * sent (oldest first). Pages of a sync run one after another under the source's lease, so these
+ * are all the requests to that endpoint. A window of N per W: the request N back must be W
+ * (plus DISPATCH_JITTER_SECONDS) ago, so a burst of N is allowed and the rate is N / (W + jitter).
+ * An average rate R: 1/R + jitter after the one before.
+ */
+export function paceDelayMs(limit: RateLimit, sentAtMs: readonly number[], nowMs: number): number {
+  const jitterMs = DISPATCH_JITTER_SECONDS * 1000;
+  if (limit.shape === 'window') {
+    const ref = sentAtMs.length >= limit.requests ? sentAtMs[sentAtMs.length - limit.requests] : undefined;
+    return ref === undefined ? 0 : Math.max(0, ref + limit.perSeconds * 1000 + jitterMs - nowMs);
+  }
+  const last = sentAtMs.at(-1);
+  return last === undefined ? 0 : Math.max(0, last + (limit.perSeconds * 1000) / limit.requests + jitterMs - nowMs);
+}
+
+/** The send times paceDelayMs needs to keep: the last `requests` of them. */
+export function keepSendTimes(limit: RateLimit, sentAtMs: readonly number[]): number[] {
+  return sentAtMs.slice(-Math.max(1, Math.min(limit.requests, 100)));
 }

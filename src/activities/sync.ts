@@ -20,9 +20,11 @@ import {
   type Database,
   type SourceSyncRow,
 } from '../store';
-import type { SourceName } from '../sources';
+import { keepSendTimes, paceDelayMs, pageRequestLimit, type SourceName } from '../sources';
+import type { RateLimit } from '../config';
 import type { ActivityDeps } from './deps';
 import { rethrowCounted } from './watchers/api-usage';
+import { apiSecondsBetween } from '../store/api-calls';
 import { reportAlert } from './alerts';
 import { alertFor, type Notifier } from './notify';
 import { createSourceAdapters, type SourceAdapter } from './sources';
@@ -42,6 +44,15 @@ export interface SyncProgress {
   pages: number;
   items: number;
   done: boolean;
+  /** When this run's page requests were answered (epoch ms), for the next page's pacing (pageRequestLimit). */
+  sentAtMs?: number[];
+}
+
+export interface SyncPageArgs {
+  source: SourceName;
+  holder: string;
+  /** The previous page's SyncProgress.sentAtMs. */
+  sentAtMs?: number[];
 }
 
 export interface SyncEnd {
@@ -96,7 +107,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
      * transaction. Runs on the source's rate-limited task queue. A retry after a commit simply
      * takes the next page; a commit based on a stale read is refused and writes nothing.
      */
-    async syncSourcePage(args: { source: SourceName; holder: string }): Promise<SyncProgress> {
+    async syncSourcePage(args: SyncPageArgs): Promise<SyncProgress> {
       // A dry run's claim (beginSourceSync) was rolled back with its activity: claim again, in
       // this one's transaction, so the page runs as the real one would.
       if (inDryRun() && (await claim(args)).status !== 'ready') return { pages: 0, items: 0, done: true };
@@ -115,6 +126,10 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       }
       await assertMayWrite(db);
       const raised: RaisedIncident[] = [];
+      const limit = pageRequestLimit(config, args.source);
+      // A run's first page also minds the requests just before it (a run right after another).
+      const before = limit && args.sentAtMs === undefined ? await recentRequestTimes(db, args.source, limit, now()) : args.sentAtMs;
+      const earlier = limit ? await paceRequest(limit, before) : undefined;
       let page: FetchedPage;
       try {
         page = await adapter(args.source).fetchPage(row.cursor, now()).catch(rethrowCounted(db, args.source, now));
@@ -122,6 +137,9 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
         // A failed count must not hide the page's own outcome.
         await countApiCall(db, args.source, now()).catch(() => undefined);
       }
+      // The answer's time, not the send's: the API counted the request no later than that, so
+      // pacing from it holds whatever the request spent on its way (an event-loop or GC pause).
+      const sentAtMs = limit && earlier ? keepSendTimes(limit, [...earlier, Date.now()]) : undefined;
       crashPoint('sync.after_fetch_before_commit');
       const committed = await commitSourcePage(db, {
         source: args.source,
@@ -142,7 +160,7 @@ export function createSyncActivities(deps: ActivityDeps, notifier: Notifier) {
       for (const { id, incident } of raised) await alertFor(deps, notifier, id, incident);
       const done = committed.row.status !== 'running';
       if (done && committed.committed) await resolveSourceIncidents(db, args.source, `${args.source} synced (${args.holder})`, now());
-      return progressOf(committed.row, done);
+      return { ...progressOf(committed.row, done), ...(sentAtMs ? { sentAtMs } : {}) };
     },
 
     /**
@@ -225,6 +243,32 @@ async function assertMayWrite(db: Kysely<Database>): Promise<void> {
   const controls = await readControls(db);
   if (controls?.killSwitch) throw new KillSwitchActive();
   if (controls && !controls.writeEnabled) throw new WritesDisabled();
+}
+
+/**
+ * When the source's requests of the last window were answered, as real-clock epoch ms, from the
+ * per-second counts every request leaves (api_request_windows): each at the end of its second,
+ * the latest it can have been, so pacing from them is never too early.
+ */
+async function recentRequestTimes(db: Kysely<Database>, source: SourceName, limit: RateLimit, at: Date): Promise<number[]> {
+  const from = new Date(at.getTime() - (limit.perSeconds + 1) * 1000);
+  const seconds = await apiSecondsBetween(db, from, new Date(at.getTime() + 1000));
+  // The store counts in the activities' clock (a test may move it); pacing waits in real time.
+  const shift = Date.now() - at.getTime();
+  return seconds
+    .filter((s) => s.service === source)
+    .flatMap((s) => Array.from({ length: Math.min(s.requests, limit.requests) }, () => (s.atSecond + 1) * 1000 + shift));
+}
+
+/**
+ * Waits until a request may be sent under `limit`, given when the run's earlier requests were
+ * answered (from the workflow: only finite numbers are kept, at most 100), and returns those.
+ */
+async function paceRequest(limit: RateLimit, before: unknown): Promise<number[]> {
+  const earlier = Array.isArray(before) ? before.filter((t): t is number => typeof t === 'number' && Number.isFinite(t)).slice(-100) : [];
+  const waitMs = Math.min(paceDelayMs(limit, earlier, Date.now()), limit.perSeconds * 1000 + 1000);
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  return earlier;
 }
 
 function progressOf(row: SourceSyncRow, done: boolean): SyncProgress {

@@ -42,10 +42,13 @@ export async function syncSource(
     startToCloseTimeout: ctx.settings.sync.pageTimeoutMs,
   });
   let counts: SyncCounts = { pages: begin.pages, items: begin.items };
+  // When the run's page requests went out: the next page paces itself by them (an endpoint limit).
+  let sentAtMs: number[] | undefined;
   onProgress(counts);
   try {
     for (let page = 0; page < ctx.settings.sync.maxPagesPerRun; page++) {
-      const progress = await syncSourcePage({ source, holder });
+      const progress = await syncSourcePage({ source, holder, ...(sentAtMs ? { sentAtMs } : {}) });
+      sentAtMs = progress.sentAtMs;
       counts = { pages: progress.pages, items: progress.items };
       onProgress(counts);
       if (progress.done) return { source, outcome: 'succeeded', more: false, ...counts };

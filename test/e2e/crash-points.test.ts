@@ -51,7 +51,7 @@ for (const dialect of DIALECTS) {
           sys = await startSystem({
             dialect,
             startWorker: false,
-            config: { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: url } } },
+            config: { sources: { pageTimeoutMs: 3_000, hubspot: { token: hubspot.token, baseUrl: url, pageSize: 100 } } },
           });
         });
         afterAll(async () => {

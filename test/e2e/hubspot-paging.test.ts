@@ -11,12 +11,13 @@ import { startSystem, type TestSystem } from '../helpers/system';
 
 const FAST_PAGES = { pageTimeoutMs: 10_000 };
 
+/** The tests below reason about page boundaries at 100 a page (the default is HubSpot's maximum, 200). */
 function withHubSpot(contacts: ContactSeed[], pageSize?: number) {
   const fake = new HubSpotFake({ contacts, rateLimit: false });
   const ctx = { fake, sys: undefined as unknown as TestSystem };
   beforeAll(async () => {
     const url = await fake.start();
-    ctx.sys = await startSystem({ config: { sources: { ...FAST_PAGES, hubspot: { token: fake.token, baseUrl: url, ...(pageSize ? { pageSize } : {}) } } } });
+    ctx.sys = await startSystem({ config: { sources: { ...FAST_PAGES, hubspot: { token: fake.token, baseUrl: url, pageSize: pageSize ?? 100 } } } });
   });
   afterAll(async () => {
     await ctx.sys.close();

@@ -26,7 +26,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           sources: {
             ...FAST_PAGES,
             notion: { token: notion.token, baseUrl: notionUrl },
-            hubspot: { token: hubspot.token, baseUrl: hubspotUrl },
+            hubspot: { token: hubspot.token, baseUrl: hubspotUrl, pageSize: 100 },
           },
         },
       });
@@ -107,7 +107,7 @@ describe('sync failures and controls (SQLite)', () => {
     const [url] = await Promise.all([hubspot.start(), salesmsg.start()]);
     sys = await startSystem({
       config: {
-        sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url } },
+        sources: { ...FAST_PAGES, hubspot: { token: hubspot.token, baseUrl: url, pageSize: 100 } },
         comms: { operatorPhone: OPERATOR_PHONE, salesmsg: { token: salesmsg.token, baseUrl: salesmsg.apiBase }, sendTimeoutMs: 2000 },
       },
     });

@@ -18,7 +18,8 @@ export interface HubSpotFakeOptions {
   rateLimit?: { requests: number; windowMs: number } | false;
   /**
    * The search endpoints' own limit (HubSpot: 5 requests per second per account), on top of
-   * rateLimit; answered 429 with policyName SECONDLY. Default: off.
+   * rateLimit; answered 429 with policyName SECONDLY. On by default, like every documented
+   * limit; `false` turns it off (a test of something else that searches in a tight loop).
    */
   searchRateLimit?: { requests: number; windowMs: number } | false;
   /**
@@ -85,7 +86,7 @@ export class HubSpotFake extends HttpFake {
     this.token = options.token ?? 'pat-test-hubspot';
     this.indexLagMs = options.indexLagMs ?? 0;
     this.clock = options.clock ?? Date.now;
-    const search = options.searchRateLimit ?? false;
+    const search = options.searchRateLimit ?? { requests: 5, windowMs: 1000 };
     this.searchLimiter = search ? new SlidingWindow(search.requests, search.windowMs) : null;
     for (const contact of options.contacts ?? []) this.addContact(contact);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DISPATCH_JITTER_SECONDS, sourceTaskQueue, taskQueueRate } from '../../src/sources';
+import { configSchema } from '../../src/config';
+import { DISPATCH_JITTER_SECONDS, keepSendTimes, paceDelayMs, pageRequestLimit, sourceTaskQueue, taskQueueRate } from '../../src/sources';
 
 describe('taskQueueRate: the task-queue limit that keeps an API within its documented limit', () => {
   it('HubSpot, 100 requests per 10 s window: 9/s, whose burst of 9 plus 10 s of refill is 99', () => {
@@ -37,5 +38,44 @@ describe('taskQueueRate: the task-queue limit that keeps an API within its docum
 
   it('each source has its own queue, named after the jobs queue', () => {
     expect(sourceTaskQueue('personal-ops-jobs', 'hubspot')).toBe('personal-ops-jobs.hubspot');
+  });
+});
+
+describe('paceDelayMs: sync pages paced to an endpoint limit tighter than the queue holds', () => {
+  const search = { requests: 5, perSeconds: 1, shape: 'window' as const };
+  const jitterMs = DISPATCH_JITTER_SECONDS * 1000;
+
+  it('a window of 5 per second: a burst of 5, then the request 5 back must be a second and a jitter ago', () => {
+    expect(paceDelayMs(search, [], 10_000)).toBe(0);
+    expect(paceDelayMs(search, [10_000, 10_010, 10_020, 10_030], 10_040)).toBe(0);
+    expect(paceDelayMs(search, [10_000, 10_010, 10_020, 10_030, 10_040], 10_050)).toBe(1000 + jitterMs - 50);
+    expect(paceDelayMs(search, [10_000, 10_010, 10_020, 10_030, 10_040], 12_000)).toBe(0);
+  });
+
+  it('sent as paced, no window of the limit ever holds more than its requests', () => {
+    let sent: number[] = [];
+    const all: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 60; i++) {
+      now += paceDelayMs(search, sent, now) + 7; // each request also takes a little time to go out
+      sent = keepSendTimes(search, [...sent, now]);
+      all.push(now);
+    }
+    for (const t of all) expect(all.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(5);
+    // 60 requests at 5 per 1.05 s: about 12.6 s, against a floor of 12 s.
+    expect(all.at(-1)! / 1000).toBeLessThan(13);
+  });
+
+  it('an average rate: 1/R and a jitter after the one before', () => {
+    const notion = { requests: 3, perSeconds: 1, shape: 'average' as const };
+    expect(paceDelayMs(notion, [1000], 1000)).toBeCloseTo(1000 / 3 + jitterMs, 6);
+    expect(keepSendTimes(notion, [1, 2, 3, 4])).toEqual([2, 3, 4]);
+  });
+
+  it('HubSpot pages are paced to the search limit; the other sources need nothing beyond their queue', () => {
+    const config = configSchema.parse({});
+    expect(pageRequestLimit(config, 'hubspot')).toEqual(search);
+    expect(config.sources.hubspot.pageSize).toBe(200);
+    for (const source of ['notion', 'n8n', 'chat'] as const) expect(pageRequestLimit(config, source)).toBeUndefined();
   });
 });
