@@ -20,7 +20,7 @@ import { OVERRIDE_MEMO_KEY, overrideOf, type CadenceOverride } from './override'
 import { durationMs, resolveSchedules, sameCadence, validateSchedules, type ResolvedSchedule } from './table';
 
 /** Action memo key holding a fingerprint of the definition, so "changed" is a string compare. */
-const DEFINITION_MEMO_KEY = 'opsScheduleDefinition';
+export const DEFINITION_MEMO_KEY = 'opsScheduleDefinition';
 
 export interface ReconcileReport {
   created: string[];

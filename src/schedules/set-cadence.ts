@@ -7,8 +7,8 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { OWNER, OWNER_MEMO_KEY } from '../definitions';
 import type { JobName } from '../jobs';
-import { cadenceOfSpec, type CadenceOverride } from './override';
-import { scheduleOptions } from './reconcile';
+import { cadenceOfSpec, overrideOf, type CadenceOverride } from './override';
+import { DEFINITION_MEMO_KEY, scheduleOptions } from './reconcile';
 import { cadenceProblem, resolveSchedules, type Cadence } from './table';
 
 export class CadenceChangeRefused extends Error {
@@ -65,6 +65,18 @@ export async function changeScheduleCadence(
     await client.schedule.getHandle(job).update((previous) => {
       if (previous.memo?.[OWNER_MEMO_KEY] !== OWNER) {
         throw new CadenceChangeRefused(`schedule ${job} was not created by personal-ops; its cadence is not changed`);
+      }
+      // The definition this config gives must be the one the schedule runs (a cadence apart), or
+      // writing ours would silently change more than the cadence (a task queue, say).
+      const existing = overrideOf(previous);
+      const expected = existing ? scheduleOptions({ ...configured, cadence: existing.cadence }, config, existing) : scheduleOptions(configured, config);
+      const current = previous.action.type === 'startWorkflow' ? previous.action.memo?.[DEFINITION_MEMO_KEY] : undefined;
+      if (current !== (expected.action.memo as Record<string, unknown>)[DEFINITION_MEMO_KEY]) {
+        throw new CadenceChangeRefused(
+          `${job}: its schedule was set up from another configuration than this one (the config changed since npm start, ` +
+            "or this command's OPS_CONFIG and environment differ from npm start's); nothing changed: restart npm start with " +
+            'the current config, or run this with the same config',
+        );
       }
       before = cadenceOfSpec(previous.spec);
       // A person's pause and its note stay as they are.

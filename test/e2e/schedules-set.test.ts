@@ -148,6 +148,20 @@ describe('run-time schedule cadences', () => {
     expect(await setAudit('sync_hubspot')).toHaveLength(rows);
   });
 
+  it('a client whose config is not the one the schedules were set up from is refused, and nothing changes', async () => {
+    const before = await describeJob('sync_notion');
+    const rows = (await setAudit('sync_notion')).length;
+    const who = { actor: 'a', reason: 'r' };
+    const otherQueue = new OpsClient(sys.client, sys.store, configSchema.parse({ ...sys.config, temporal: { ...sys.config.temporal, taskQueue: 'elsewhere' } }));
+    await expect(otherQueue.setScheduleCadence('sync_notion', { every: '15m' }, who)).rejects.toThrow(/set up from another configuration than this one.*nothing changed/);
+    const otherCadence = new OpsClient(sys.client, sys.store, configSchema.parse({ ...sys.config, jobs: { sync_notion: { every: '2h' } } }));
+    await expect(otherCadence.clearScheduleCadence('sync_notion', who)).rejects.toThrow(OpsClientError);
+    const after = await describeJob('sync_notion');
+    expect(after.spec).toEqual(before.spec);
+    expect(after.action).toEqual(before.action);
+    expect(await setAudit('sync_notion')).toHaveLength(rows);
+  });
+
   it('an approved set_cadence proposal uses the same override: list says proposal, --default undoes it', async () => {
     const offer = await offerProposal(
       sys.store.db,
