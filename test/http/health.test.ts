@@ -3,10 +3,11 @@
  * ready (503, the failed check named) with a closed store, without a worker, with a stopped one.
  * And the real listener: bound to the configured address, closed with a wait still open.
  */
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { OpsClient } from '../../src/client';
 import { buildHttpApp, startHttpApi } from '../../src/http/server';
+import { READY_CHECK_TIMEOUT_MS } from '../../src/http/routes/health';
 import { DIALECTS, openTestStore } from '../store/fixtures';
 import { auth, httpSystemPerSuite } from './http-system';
 
@@ -52,6 +53,26 @@ for (const dialect of DIALECTS) {
         expect(res.body).not.toMatch(/\s+at .*\.(ts|js):\d+/);
       } finally {
         await app.close();
+      }
+    });
+
+    it('is not ready when Temporal does not answer, naming it, within the check deadline', async () => {
+      const { deps, sys } = h();
+      // Nothing listens on port 1: every call fails (or times out) as with a Temporal that is down.
+      const connection = Connection.lazy({ address: '127.0.0.1:1' });
+      const app = await buildHttpApp({ ...deps, ops: new OpsClient(new Client({ connection, namespace: sys.config.temporal.namespace }), sys.store, sys.config) });
+      try {
+        const asked = performance.now();
+        const res = await app.inject({ method: 'GET', url: '/readyz' });
+        expect(performance.now() - asked).toBeLessThan(READY_CHECK_TIMEOUT_MS + 1000);
+        expect(res.statusCode).toBe(503);
+        expect(res.json()).toMatchObject({ failed: ['temporal'], checks: { temporal: { ok: false, error: expect.any(String) }, store: { ok: true } } });
+      } finally {
+        await app.close();
+        // The client's retry interceptor may still have a retry timer of the failed call; closing the
+        // channel before it fires makes that retry throw (uncaught) from the SDK.
+        await new Promise((done) => setTimeout(done, READY_CHECK_TIMEOUT_MS));
+        await connection.close();
       }
     });
 

@@ -41,8 +41,9 @@ export async function readiness(deps: HttpDeps): Promise<Readiness> {
   const connection = ops.temporal.connection;
   const [temporal, store] = await Promise.all([
     // The namespace, not only the server: a worker polling a missing namespace does nothing.
+    // Its own deadline ends the call a little before the check gives up on it: nothing left pending.
     check(() =>
-      connection.withDeadline(Date.now() + READY_CHECK_TIMEOUT_MS, () =>
+      connection.withDeadline(Date.now() + READY_CHECK_TIMEOUT_MS - 250, () =>
         connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
       ),
     ),
