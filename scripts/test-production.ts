@@ -2,7 +2,7 @@
  * `npm run test:production`: the production topology of docker-compose.yml, run on this machine.
  * The Temporal server v1.29 of deploy/temporal-server.yaml on the local PostgreSQL (persistence
  * and SQL visibility), the worker as the image runs it (`npm run build`, then
- * node dist/src/worker-main.js with OPS_WORKFLOW_BUNDLE and a PostgreSQL store), local fakes of
+ * the Dockerfile's CMD, node dist/src/worker-main.js, with OPS_WORKFLOW_BUNDLE and a PostgreSQL store), local fakes of
  * every API on 127.0.0.1. Every job runs once, the Temporal server is restarted while they run,
  * the kill switch is set and the server restarted again; then schedules (and a pause), controls,
  * the audit trail and the items written are checked: nothing lost, nothing run or written twice.
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const workerLog = join(dir, 'worker.log');
   const logFd = openSync(workerLog, 'a');
   const worker = track(
-    spawn(process.execPath, ['dist/src/worker-main.js'], { cwd: repo, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...workerEnv }, stdio: ['ignore', logFd, logFd] }),
+    spawn(process.execPath, imageCommand(repo), { cwd: repo, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...workerEnv }, stdio: ['ignore', logFd, logFd] }),
   );
   closeSync(logFd);
   let workerExit: string | undefined;
@@ -330,6 +330,17 @@ async function main(): Promise<void> {
   else figure('logs (server, setup, worker)', dir);
   report(exitCode);
   process.exit(exitCode);
+}
+
+/** The arguments of the image's `CMD ["node", ...]` (the Dockerfile's last CMD), run from the repo as from /app. */
+function imageCommand(repo: string): string[] {
+  const cmd = readFileSync(join(repo, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .filter((line) => /^CMD\s/.test(line))
+    .at(-1);
+  const argv = cmd ? (JSON.parse(cmd.replace(/^CMD\s+/, '')) as unknown) : undefined;
+  if (!Array.isArray(argv) || argv[0] !== 'node' || argv.length < 2) throw new Error(`the Dockerfile's CMD is not ["node", ...]: ${cmd ?? 'none'}`);
+  return argv.slice(1) as string[];
 }
 
 /**
