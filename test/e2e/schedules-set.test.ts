@@ -4,6 +4,7 @@
  * override with the same config and drops it when the config changes that job's cadence; --default
  * goes back; an approved set_cadence proposal uses the same override; list says whose cadence runs.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplyProposalActivities } from '../../src/activities/apply-proposal';
 import { OpsClient, OpsClientError } from '../../src/client';
@@ -71,7 +72,16 @@ describe('run-time schedule cadences', () => {
 
   it('a config that changes that job’s cadence wins at boot: the override is dropped', async () => {
     const changed = configSchema.parse({ ...sys.config, jobs: { sync_notion: { every: '45m' } } });
-    const report = await reconcileSchedules(sys.client, changed, logger);
+    const lines: string[] = [];
+    const recording = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const report = await reconcileSchedules(sys.client, changed, recording);
+    const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 40);
+    expect(warning).toMatchObject({
+      job: 'sync_notion',
+      configured: { every: '45m' },
+      override: { cadence: { every: '15m' }, configured: { every: '60m' }, actor: 'jonah' },
+      msg: "the config changed sync_notion's cadence since jonah set it at run time: the config wins, the override is dropped",
+    });
     expect(report.overridesDropped).toEqual(['sync_notion']);
     expect(report.updated).toEqual(['sync_notion']);
     const d = await describeJob('sync_notion');
