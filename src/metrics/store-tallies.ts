@@ -15,6 +15,8 @@ import type { Database, RunOutcome } from '../store';
 
 export const SETTLE_MS = 5 * 60_000;
 
+const JOBS: ReadonlySet<string> = new Set(JOB_NAMES);
+
 /** Upper bounds (seconds) of the run-duration histogram: a quick check to an hour-long sync. */
 export const RUN_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] as const;
 
@@ -93,11 +95,12 @@ async function runTotalsBetween(db: Kysely<Database>, afterId: number, throughId
     .where('id', '>', afterId)
     .where('action_type', '=', 'system')
     .where('outcome', 'is not', null)
-    .where('action', 'in', JOB_NAMES)
+    // Job names are kept below, not here: an `action in (...)` would let SQLite pick the
+    // (action, ts) index and read every run of those jobs instead of the id range.
     .groupBy(['action', 'outcome']);
   if (throughId !== undefined) query = query.where('id', '<=', throughId);
   const rows = (await query.execute()) as unknown as Record<string, unknown>[];
-  return rows.map((r) => ({
+  return rows.filter((r) => JOBS.has(String(r.action))).map((r) => ({
     job: String(r.action),
     outcome: r.outcome as RunOutcome,
     runs: Number(r.runs),
@@ -149,16 +152,19 @@ function addApi(into: Map<string, ApiTotals>, rows: readonly ApiTotals[]): void 
 }
 
 async function apiTotalsBetween(db: Kysely<Database>, fromSecond: number, beforeSecond: number | undefined): Promise<ApiTotals[]> {
+  // Grouped on an expression, not the column: grouped on `service`, SQLite reads the whole
+  // (service, at_second) index to skip a sort, instead of the primary key's range of seconds.
+  const service = sql<string>`service || ''`;
   let query = db
     .selectFrom('api_request_windows')
     .select((eb) => [
-      'service',
+      service.as('service'),
       eb.fn.sum<number>('requests').as('requests'),
       eb.fn.sum<number>('throttled').as('throttled'),
       eb.fn.sum<number>('failed').as('failed'),
     ])
     .where('at_second', '>=', fromSecond)
-    .groupBy('service');
+    .groupBy(service);
   if (beforeSecond !== undefined) query = query.where('at_second', '<', beforeSecond);
   const rows = await query.execute();
   return rows.map((r) => ({ service: r.service, requests: Number(r.requests), throttled: Number(r.throttled), failed: Number(r.failed) }));

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger';
 import { installRuntime } from '../../src/runtime';
 import { openStore } from '../../src/store';
 import { createWorker } from '../../src/worker';
+import { createTestActivities } from '../helpers/test-activities';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const native = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const worker = await createWorker({ config, connection: native, client, store, logger });
+  // The test workflows' own activities too, so a run has an activity task of the worker's (not only local ones).
+  const worker = await createWorker({ config, connection: native, client, store, logger, extraActivities: createTestActivities().activities });
   const running = worker.run();
   const app = Fastify();
   await registerMetrics(app, { config, ops: new OpsClient(client, store, config), logger, worker });
