@@ -188,22 +188,19 @@ export class OpsMetrics {
     const now = this.opts.now?.() ?? new Date();
     const started = performance.now();
     const figures: StoreFigures = { failed: [], seconds: 0 };
-    const part = async <T>(name: string, read: () => Promise<T>, keep: (value: T) => void): Promise<void> => {
-      try {
-        keep(await read());
-      } catch (err) {
-        figures.failed.push({ part: name, error: (err as Error).message });
-      }
-    };
-    await Promise.all([
-      part('runs', () => this.runs.read(store.db, now), (v) => (figures.runs = v)),
-      part('api_requests', () => this.apiCalls.read(store.db, now), (v) => (figures.api = v)),
-      part('dead_letters', () => deadLettersByStatus(store.db), (v) => (figures.deadLetters = v)),
-      part('incidents', () => openIncidents(store.db), (v) => (figures.incidents = v)),
-      part('held_notifications', () => heldNotifications(store.db), (v) => (figures.held = v)),
-      part('controls', () => controlFigures(store, config), (v) => (figures.controls = v)),
-      part('rate_limits', () => bucketUse(store.db, config, now), (v) => (figures.buckets = v)),
-    ]);
+    const parts: [name: string, read: () => Promise<void>][] = [
+      ['runs', async () => void (figures.runs = await this.runs.read(store.db, now))],
+      ['api_requests', async () => void (figures.api = await this.apiCalls.read(store.db, now))],
+      ['dead_letters', async () => void (figures.deadLetters = await deadLettersByStatus(store.db))],
+      ['incidents', async () => void (figures.incidents = await openIncidents(store.db))],
+      ['held_notifications', async () => void (figures.held = await heldNotifications(store.db))],
+      ['controls', async () => void (figures.controls = await controlFigures(store, config))],
+      ['rate_limits', async () => void (figures.buckets = await bucketUse(store.db, config, now))],
+    ];
+    const results = await Promise.allSettled(parts.map(([, read]) => read()));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') figures.failed.push({ part: parts[i]![0], error: (result.reason as Error).message });
+    });
     figures.seconds = (performance.now() - started) / 1000;
     return figures;
   }
