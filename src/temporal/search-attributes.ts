@@ -59,5 +59,30 @@ export async function ensureSearchAttributes(
   if (still.length > 0) {
     throw new Error(`Search attributes ${still.map((k) => k.name).join(', ')} are still missing in namespace "${namespace}" after registering them`);
   }
+  await usableInQueries(connection, namespace);
   logger.info({ namespace, added: missing.map((key) => key.name) }, 'search attributes registered');
+}
+
+/** How long a server may take to let queries (and schedules) use attributes it just registered. */
+const USABLE_WITHIN_MS = 30_000;
+
+/**
+ * A server registers new attributes at once but maps them for its namespace a moment later
+ * (about 1-2 s on a fresh PostgreSQL cluster): until then a schedule naming them is refused.
+ * So wait until a query over them is accepted.
+ */
+async function usableInQueries(connection: Connection, namespace: string): Promise<void> {
+  const query = CUSTOM_SEARCH_ATTRIBUTES.map((key) => `${key.name} = 'ops-probe'`).join(' AND ');
+  const deadline = Date.now() + USABLE_WITHIN_MS;
+  for (;;) {
+    try {
+      await connection.workflowService.countWorkflowExecutions({ namespace, query });
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        throw new Error(`Search attributes were registered in namespace "${namespace}" but queries still refuse them after ${USABLE_WITHIN_MS / 1000} s: ${(err as Error).message}`, { cause: err });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
