@@ -248,7 +248,7 @@ for (const dialect of DIALECTS) {
       });
 
       // SQLite: another process holds the file's write lock (test/e2e/controls-store-down.test.ts does the same to opsctl).
-      it.runIf(dialect === 'sqlite')('with the store locked: kill on is taken (mirror pending), kill off is refused with 503 and changes nothing', async () => {
+      if (dialect === 'sqlite') it('with the store locked: kill on is taken (mirror pending), kill off is refused with 503 and changes nothing', async () => {
         const { app, sys } = h();
         const before = await sys.ops.getControls();
         let lock: HeldLock | undefined;
