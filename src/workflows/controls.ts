@@ -99,6 +99,9 @@ const { persistControls: persistControlsLater } = proxyActivities<Activities>({
   retry: { maximumAttempts: 1 },
 });
 
+/** Patched runs answer a persisted change before its signals reach every job (see the Update). */
+export const ANSWER_BEFORE_FANOUT_PATCH = 'controls-answer-before-fanout';
+
 /** Serializes changes so two concurrent Updates never compute from the same old state. */
 class Lock {
   private tail: Promise<void> = Promise.resolve();
@@ -126,6 +129,8 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
   let state: ControlsState = initial.value;
   const registry = new JobRegistry(given.registry);
   const lock = new Lock();
+  /** Fan-outs still delivering after their Update answered (continue-as-new waits for them). */
+  let deliveriesInFlight = 0;
   const pending: MirrorWrite[] = checkPendingWrites(given.pendingMirror);
   /** Why the store did not take the oldest pending write, for the operator. */
   let mirrorError: string | undefined = pending.length > 0 ? 'carried over from the previous run' : undefined;
@@ -268,13 +273,23 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
         state = next;
         publish();
         const targets = registry.ids();
-        const delivered = await Promise.allSettled(
-          targets.map((id) => getExternalWorkflowHandle(id).signal(controlsChangedSignal, next)),
+        const delivery = Promise.allSettled(targets.map((id) => getExternalWorkflowHandle(id).signal(controlsChangedSignal, next))).then(
+          (delivered) =>
+            delivered.forEach((outcome, i) => {
+              // A job that has ended (or was terminated by hand) can no longer be signalled.
+              if (outcome.status === 'rejected') registry.unregister(targets[i]!);
+            }),
         );
-        delivered.forEach((outcome, i) => {
-          // A job that has ended (or was terminated by hand) can no longer be signalled.
-          if (outcome.status === 'rejected') registry.unregister(targets[i]!);
-        });
+        // Once the mirror holds the change, no job starts another activity (each one's boundary
+        // reads the mirror first): the Update answers then, and the signals that stop the jobs'
+        // running activities go on after it. While the mirror is behind, the signals are all that
+        // stops a job, so the answer waits for them.
+        if (pending.length === 0 && patched(ANSWER_BEFORE_FANOUT_PATCH)) {
+          deliveriesInFlight += 1;
+          void delivery.finally(() => (deliveriesInFlight -= 1));
+        } else {
+          await delivery;
+        }
         log.info('controls changed', {
           version: next.version,
           by: next.updatedBy,
@@ -304,7 +319,7 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
     await sleep(Math.min(MIRROR_RETRY_MAX_MS, MIRROR_RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 10)));
     failures = (await flush()) ? 1 : failures + 1;
   }
-  await condition(allHandlersFinished);
+  await condition(() => allHandlersFinished() && deliveriesInFlight === 0);
   await continueAsNew<typeof opsControls>({
     state,
     registry: registry.values(),

@@ -75,6 +75,18 @@ const { joinControls } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumAttempts: 5 },
 });
+/**
+ * recordRun as a local activity (patched runs): it runs inside the run's last workflow task, so a
+ * run costs no activity dispatch and no extra task for its bookkeeping. It still outlasts a store
+ * outage: past the threshold the SDK waits between attempts with timers, for up to 12 hours.
+ */
+const { recordRun: recordRunLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '12h',
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+export const LOCAL_BOOKKEEPING_PATCH = 'job-bookkeeping-local';
 
 /** The failure alert that must not wait for the store (e.g. health_monitor's: spec "alert immediately"). */
 const { alertRunFailedDirect } = proxyActivities<Activities>({
@@ -200,13 +212,19 @@ export async function runJob(job: JobName, input: JobInput, body: JobBody, optio
       if (direct?.path === 'direct') log.warn('failure alerted directly: the store cannot take it', { job, started: direct.started });
       alertedDirectly = direct?.path === 'direct';
     }
-    const recorded = await framework.recordRun({ result, input, attempts, workflowType: info.workflowType, ...(alertedDirectly ? { alertedDirectly } : {}) });
+    const run = { result, input, attempts, workflowType: info.workflowType, ...(alertedDirectly ? { alertedDirectly } : {}) };
+    // Patched runs record locally, and recordRun tells ops-controls the run ended (one RPC from
+    // the worker instead of a signal command and the workflow task that waits for it).
+    const local = patched(LOCAL_BOOKKEEPING_PATCH);
+    const recorded = local ? await recordRunLocally({ ...run, signalEnded: true }) : await framework.recordRun(run);
     if (recorded.alertRaised) log.warn('job failing repeatedly', { job, consecutiveFailures: recorded.consecutiveFailures });
     upsertSearchAttributes([{ key: OUTCOME_SEARCH_ATTRIBUTE, value: result.outcome }]);
     upsertMemo({ outcome: result.outcome, reason: result.reason ?? result.error ?? null, ...(dryRun ? { dryRun: true } : {}) });
-    await getExternalWorkflowHandle(CONTROLS_WORKFLOW_ID)
-      .signal(jobEndedSignal, workflowId)
-      .catch(() => undefined);
+    if (!local) {
+      await getExternalWorkflowHandle(CONTROLS_WORKFLOW_ID)
+        .signal(jobEndedSignal, workflowId)
+        .catch(() => undefined);
+    }
   });
   log.info('job ended', {
     job,
