@@ -12,7 +12,7 @@ import { INCIDENT_SEVERITIES } from '../store';
 import { scrapeSdkMetrics } from './sdk-scrape';
 import { bucketUse, controlFigures, deadLettersByStatus, heldNotifications, openIncidents, type BucketUse, type ControlFigures } from './store-gauges';
 import { ApiTally, RunTally, RUN_DURATION_BUCKETS, type ApiTotals, type RunTotals } from './store-tallies';
-import { parsePrometheusText, takenNames, withoutCollisions } from './text-format';
+import { parsePrometheusText, sampleNamesOf, withoutCollisions } from './text-format';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
@@ -156,8 +156,7 @@ export class OpsMetrics {
       try {
         // Our families' names are fixed; theirs, whatever the SDK version makes: one of theirs
         // that takes a name of ours is left out rather than served twice.
-        const ours = takenNames(parsePrometheusText(await this.registry.metrics()));
-        const merged = withoutCollisions(parsePrometheusText(sdk.text), ours);
+        const merged = withoutCollisions(parsePrometheusText(sdk.text), this.ourNames());
         sdkText = merged.text;
         if (merged.dropped.length > 0) comments.push(`# SDK metric families left out (their names are ours): ${merged.dropped.join(', ')}`);
       } catch (err) {
@@ -169,6 +168,15 @@ export class OpsMetrics {
 
     const ours = await this.registry.metrics();
     return [ours.trimEnd(), ...comments, ...(sdkText ? ['# Temporal SDK metrics (temporal_*), from its own exporter', sdkText] : [])].join('\n') + '\n';
+  }
+
+  /** Every sample name our registry may use (families are fixed at construction; names only). */
+  private ourNames(): Set<string> {
+    const names = new Set<string>();
+    for (const metric of this.registry.getMetricsAsArray() as unknown as { name: string; type: unknown }[]) {
+      for (const name of [metric.name, ...sampleNamesOf(metric.name, String(metric.type))]) names.add(name);
+    }
+    return names;
   }
 
   /** The store's figures, or none if they are not in within `budgetMs`; one read at a time (a slow one is waited for, not repeated). */
