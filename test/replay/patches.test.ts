@@ -48,3 +48,45 @@ describe("patched('periodic-scan-partial-failure'): a scan with some sources fai
     expect(patchIds(events('periodic_scan.json'))).toEqual([]);
   });
 });
+
+const scheduledActivities = (history: HistoryEvent[]): string[] =>
+  history
+    .map((e) => (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }).activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((n): n is string => n !== undefined);
+
+describe("patched('job-bookkeeping-local'): a run records itself with a local activity", () => {
+  it('the history from before it: recordRun is an activity task and jobEnded a signal command', () => {
+    const history = events('daily_digest.json');
+    expect(patchIds(history)).toEqual([]);
+    expect(scheduledActivities(history)).toContain('recordRun');
+    expect(history.some((e) => e.eventType === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED')).toBe(true);
+  });
+
+  it('the history from after it: the marker, recordRun as a local activity, no signal command', () => {
+    const history = events('daily_digest.s14.json');
+    expect(patchIds(history)).toEqual(['job-bookkeeping-local']);
+    expect(scheduledActivities(history)).not.toContain('recordRun');
+    expect(history.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBeGreaterThanOrEqual(2);
+    expect(history.some((e) => e.eventType === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED')).toBe(false);
+  });
+});
+
+describe("patched('controls-answer-before-fanout'): ops-controls answers before its signals are delivered", () => {
+  const updateAndSignals = (history: HistoryEvent[]) => {
+    const done = history.findIndex((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED');
+    const signalled = history.findIndex((e) => e.eventType === 'EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED');
+    return { done, signalled };
+  };
+
+  it('the history from before it: no marker', () => {
+    expect(patchIds(events('opsControls.json'))).toEqual([]);
+  });
+
+  it('the history from after it: the marker, and an Update completed before the first signal was delivered', () => {
+    const history = events('opsControls.s14.json');
+    expect(patchIds(history)).toContain('controls-answer-before-fanout');
+    const { done, signalled } = updateAndSignals(history);
+    expect(done).toBeGreaterThan(-1);
+    expect(signalled).toBeGreaterThan(done);
+  });
+});

@@ -122,6 +122,12 @@ async function main(): Promise<void> {
       await save(job, result.workflowId);
     }
 
+    // Dry runs: every activity under the dry-run header, the report in the output.
+    notion.editPage(notion.pages[0]!.id, { title: 'Edited for the dry run' });
+    const dry = await sys.ops.runJob('sync_notion', { dryRun: true });
+    expectBranch('sync dry run', dry.outcome === 'succeeded' && dry.output?.dryRun !== undefined, dry);
+    await save('sync_notion-dry-run', dry.workflowId);
+
     // The same day again: the digest finds the day's digest sent.
     const again = await sys.ops.runJob('daily_digest');
     expectBranch('digest already sent', again.outcome === 'skipped' && /already sent/.test(again.reason ?? ''), again);
@@ -167,6 +173,9 @@ async function main(): Promise<void> {
     await save('faultyJob-failed', failed);
     const letters = await listDeadLetters(sys.store.db, {});
     if (letters.length !== 1) throw new Error(`expected one dead letter, found ${letters.length}`);
+    const dryQueue = await sys.ops.runJob('process_retry_queue', { dryRun: true });
+    expectBranch('retry queue dry run', (dryQueue.output?.dryRun as { temporal?: unknown[] } | undefined)?.temporal?.length === 1, dryQueue);
+    await save('process_retry_queue-dry-run', dryQueue.workflowId);
     const queue = await sys.ops.runJob('process_retry_queue');
     await save('process_retry_queue', queue.workflowId);
 
