@@ -1,18 +1,16 @@
 /** What opsctl says, and which exit code it gives, when something fails after parsing. */
-import { ApplicationFailure, isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { OpsClientError, OpsConnectError } from '../client';
 import { sqlitePath, type Config } from '../config';
 import { InvalidControlsChange } from '../controls-model';
 import { UsageError } from './args';
+import { innermostMessage, lostTemporal, storeUnavailable } from '../failure-causes';
 
 export interface Failure {
   /** 2: the request was wrong and nothing changed; 1: the system could not do it. */
   code: 1 | 2;
   message: string;
 }
-
-const UNAVAILABLE = 14;
-const DEADLINE_EXCEEDED = 4;
 
 export function describeFailure(err: unknown, config: Config): Failure {
   if (err instanceof UsageError || err instanceof InvalidControlsChange || err instanceof OpsClientError) {
@@ -54,23 +52,3 @@ export function describeConnectFailure(err: unknown, config: Config): string {
   );
 }
 
-/** The Update failed because the store was down (the boundary classified it `database`). */
-function storeUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ApplicationFailure && e.type === 'database') return true;
-  }
-  return false;
-}
-
-function innermostMessage(err: Error): string {
-  let e: Error = err;
-  for (let depth = 0; e.cause instanceof Error && depth < 5; depth++) e = e.cause;
-  return e.message;
-}
-
-function lostTemporal(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && (e.code === UNAVAILABLE || e.code === DEADLINE_EXCEEDED)) return true;
-  }
-  return false;
-}

@@ -3,11 +3,12 @@
  * that names what was wrong, never a stack trace. 4xx: the request was wrong and nothing changed;
  * 5xx: the system could not do it now.
  */
-import { ApplicationFailure, isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { OpsClientError } from '../client';
 import { clip, escapeUnprintable, InvalidControlsChange } from '../controls-model';
+import { innermostMessage, lostTemporal, storeUnavailable } from '../failure-causes';
 
 const MESSAGE_MAX = 1000;
 
@@ -36,9 +37,6 @@ export class HttpError extends Error {
 export function safeText(text: string, max = MESSAGE_MAX): string {
   return clip(escapeUnprintable(text), max);
 }
-
-const UNAVAILABLE = 14;
-const DEADLINE_EXCEEDED = 4;
 
 /** Fastify's own refusals (content type, body, JSON) and what we say instead of its wording. */
 const FASTIFY_REFUSALS: Record<string, (contentType: string | undefined) => string> = {
@@ -90,23 +88,3 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
   return reply.code(statusCode).type('application/json; charset=utf-8').send(body);
 }
 
-/** The Update failed because the store was down (the activity boundary classified it `database`). */
-function storeUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ApplicationFailure && e.type === 'database') return true;
-  }
-  return false;
-}
-
-function innermostMessage(err: Error): string {
-  let e: Error = err;
-  for (let depth = 0; e.cause instanceof Error && depth < 5; depth++) e = e.cause;
-  return e.message;
-}
-
-function lostTemporal(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && (e.code === UNAVAILABLE || e.code === DEADLINE_EXCEEDED)) return true;
-  }
-  return false;
-}

@@ -169,7 +169,7 @@ async function buildWithGo(cacheDir: string, logger: ProvisionLogger): Promise<s
 }
 
 /** Runs a command with its output kept (not streamed); a failure carries the end of its stderr. */
-function quietly(
+export function quietly(
   command: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },

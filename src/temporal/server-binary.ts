@@ -4,12 +4,12 @@
  * The version is the one the cached CLI embeds, so the dev server and production run one server.
  * Only provisioning builds (scripts/provision-temporal-server.ts); tests and scripts find.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ProvisionLogger } from './cli-binary';
+import { quietly, type ProvisionLogger } from './cli-binary';
 
 const run = promisify(execFile);
 
@@ -108,24 +108,3 @@ async function buildWithGo(name: BinaryName, target: string, logger: ProvisionLo
   }
 }
 
-/** Runs a command with its output kept (not streamed); a failure carries the end of its stderr. */
-function quietly(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      fail(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return done();
-      const tail = stderr.trim().split('\n').slice(-5).join('\n');
-      fail(new Error(`${command} ${args.join(' ')} ended with ${signal ?? `exit code ${code}`}${tail ? `:\n${tail}` : ''}`));
-    });
-  });
-}
