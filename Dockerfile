@@ -24,4 +24,4 @@ COPY --from=build /app/dist ./dist
 # non-root user can write its data dir.
 RUN mkdir -p /data && chown node:node /data
 USER node
-CMD ["node", "dist/src/worker-main.js"]
+CMD ["node", "--max-semi-space-size=1", "dist/src/worker-main.js"]

@@ -1,6 +1,6 @@
 /**
- * The production worker's start and idle memory, as Docker runs it (`node dist/src/worker-main.js`
- * with the prebuilt bundle, npm run build first), beside a bare Temporal worker process on the same
+ * The production worker's start and idle memory, as Docker runs it (the Dockerfile's CMD, with
+ * the prebuilt bundle, npm run build first), beside a bare Temporal worker process on the same
  * bundle and server: time from spawn to polling (/readyz 200 for ours, the baseline's "polling"
  * line), then the resident memory after IDLE_SECONDS idle. Goals: start <= 3 s, idle RSS <= 200 MB.
  */
@@ -12,6 +12,14 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { startLocalTemporal } from '../test/helpers/boot';
 import { freePort } from '../test/helpers/ports';
 import { line } from './lib';
+
+/** The worker's command as the Dockerfile runs it: ["node", ...flags, script]. Ours runs exactly that, and the baseline gets the same flags. */
+function dockerCmd(): { nodeFlags: string[]; script: string } {
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+  const args = cmd ? (JSON.parse(cmd) as string[]) : [];
+  if (args[0] !== 'node' || args.length < 2) throw new Error(`the Dockerfile's CMD is not ["node", ..., script]: ${cmd ?? 'none'}`);
+  return { nodeFlags: args.slice(1, -1), script: args.at(-1)! };
+}
 
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -44,6 +52,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   const bundle = join(root, 'dist', 'workflow-bundle.js');
+  const { nodeFlags, script } = dockerCmd();
   const { env } = await startLocalTemporal();
   const namespace = env.namespace ?? 'default';
   const results = { ours: { start: [] as number[], rss: [] as number[] }, bare: { start: [] as number[], rss: [] as number[] } };
@@ -53,7 +62,7 @@ async function main(): Promise<void> {
       const port = await freePort();
       const dataDir = mkdtempSync(join(tmpdir(), 'ops-bench-start-'));
       const started = performance.now();
-      const ours = spawn('node', [join(root, 'dist', 'src', 'worker-main.js')], {
+      const ours = spawn('node', [...nodeFlags, join(root, script)], {
         cwd: root,
         stdio: 'ignore',
         env: {
@@ -79,7 +88,7 @@ async function main(): Promise<void> {
       // Bare: the same bundle, one no-op activity.
       const bareStarted = performance.now();
       let polling = false;
-      const bare = spawn('node', [join(root, 'dist', 'scripts', 'bare-worker.js'), env.address, namespace, `bench-bare-${round}`, bundle], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      const bare = spawn('node', [...nodeFlags, join(root, 'dist', 'scripts', 'bare-worker.js'), env.address, namespace, `bench-bare-${round}`, bundle], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
       bare.stdout!.on('data', (chunk: Buffer) => (polling ||= chunk.toString().includes('polling')));
       try {
         await until(() => polling, 'the bare worker polling');
@@ -95,6 +104,7 @@ async function main(): Promise<void> {
   }
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  line('node flags (the Dockerfile CMD\'s, both processes)', nodeFlags.join(' ') || '(none)');
   line(`start to polling, median of ${ROUNDS}: ours (goal <= 3 s)`, s(median(results.ours.start)));
   line('start to polling: bare worker', `${s(median(results.bare.start))} -> ratio ${(median(results.ours.start) / median(results.bare.start)).toFixed(2)}x`);
   line(`idle RSS after ${IDLE_SECONDS} s: ours (goal <= 200 MB)`, `${median(results.ours.rss).toFixed(0)} MB`);

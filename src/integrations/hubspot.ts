@@ -5,8 +5,14 @@
  * limiter or retries: the task queue holds the rate limit for every worker, and Temporal
  * retries by category.
  */
-import { Client } from '@hubspot/api-client';
-import { FilterOperatorEnum, type FilterGroup } from '@hubspot/api-client/lib/codegen/crm/contacts';
+import type { Client } from '@hubspot/api-client';
+import type { FilterGroup, FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
+
+/**
+ * The SDK's filter operators by their wire names: the SDK itself (about 14 MB resident) is loaded
+ * only when a HubSpot request is first made, not by every process that imports this module.
+ */
+const op = (name: 'EQ' | 'GT' | 'GTE' | 'NOT_IN'): FilterOperatorEnum => name as unknown as FilterOperatorEnum;
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { headerOf, httpFailure, parseResponse } from './http';
@@ -50,10 +56,15 @@ export interface HubSpotPage {
 }
 
 export class HubSpotSource {
-  private readonly client: Client;
+  private client?: Promise<Client>;
 
-  constructor(private readonly settings: HubSpotSettings) {
-    this.client = new Client({ accessToken: settings.token, basePath: settings.baseUrl, numberOfApiCallRetries: 0 });
+  constructor(private readonly settings: HubSpotSettings) {}
+
+  private api(): Promise<Client> {
+    this.client ??= import('@hubspot/api-client').then(
+      ({ Client }) => new Client({ accessToken: this.settings.token, basePath: this.settings.baseUrl, numberOfApiCallRetries: 0 }),
+    );
+    return this.client;
   }
 
   /**
@@ -64,13 +75,13 @@ export class HubSpotSource {
     const since = String(sinceMs);
     const filterGroups: FilterGroup[] =
       except.length === 0
-        ? [{ filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: since }] }]
+        ? [{ filters: [{ propertyName: 'lastmodifieddate', operator: op('GTE'), value: since }] }]
         : [
-            { filters: [{ propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gt, value: since }] },
+            { filters: [{ propertyName: 'lastmodifieddate', operator: op('GT'), value: since }] },
             {
               filters: [
-                { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Eq, value: since },
-                { propertyName: 'hs_object_id', operator: FilterOperatorEnum.NotIn, values: [...except] },
+                { propertyName: 'lastmodifieddate', operator: op('EQ'), value: since },
+                { propertyName: 'hs_object_id', operator: op('NOT_IN'), values: [...except] },
               ],
             },
           ];
@@ -82,8 +93,8 @@ export class HubSpotSource {
     const filterGroups: FilterGroup[] = [
       {
         filters: [
-          { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Eq, value: String(atMs) },
-          { propertyName: 'hs_object_id', operator: FilterOperatorEnum.Gt, value: afterId },
+          { propertyName: 'lastmodifieddate', operator: op('EQ'), value: String(atMs) },
+          { propertyName: 'hs_object_id', operator: op('GT'), value: afterId },
         ],
       },
     ];
@@ -94,7 +105,7 @@ export class HubSpotSource {
   async ping(): Promise<void> {
     let raw: unknown;
     try {
-      raw = await this.client.crm.contacts.basicApi.getPage(1, undefined, ['hs_object_id']);
+      raw = await (await this.api()).crm.contacts.basicApi.getPage(1, undefined, ['hs_object_id']);
     } catch (err) {
       throw classify(err);
     }
@@ -109,7 +120,7 @@ export class HubSpotSource {
     let raw: unknown;
     try {
       // HubSpot documents `properties` as one comma-separated list (the SDK would repeat the parameter).
-      raw = await this.client.crm.contacts.basicApi.getById(id, [CONTACT_PROPERTIES.join(',')]);
+      raw = await (await this.api()).crm.contacts.basicApi.getById(id, [CONTACT_PROPERTIES.join(',')]);
     } catch (err) {
       if ((err as { code?: unknown })?.code === 404) return null;
       throw classify(err);
@@ -121,7 +132,7 @@ export class HubSpotSource {
   private async search(filterGroups: FilterGroup[], sortBy: string, after: string | null): Promise<HubSpotPage> {
     let raw: unknown;
     try {
-      raw = await this.client.crm.contacts.searchApi.doSearch({
+      raw = await (await this.api()).crm.contacts.searchApi.doSearch({
         filterGroups,
         // The SDK types sorts as strings; the API takes these objects, and the SDK passes them through.
         sorts: [{ propertyName: sortBy, direction: 'ASCENDING' } as unknown as string],

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { DEFAULT_BUSY_RETRY, retryWhileBusy, withBusyRetry, type BusyRetryPolicy } from './busy';
 import type { Database } from './schema';
 import { splitSqliteDialect } from './sqlite-split';
@@ -44,12 +44,12 @@ export interface StoreOptions {
 const OID = { int8: 20, json: 114, timestamptz: 1184, jsonb: 3802 } as const;
 
 /** Per-pool (never global) parsers, so app code sees the same shapes as on SQLite. */
-function uniformTypes(): pg.CustomTypesConfig {
+function uniformTypes(types: typeof pg.types): pg.CustomTypesConfig {
   const getTypeParser = (oid: number, format?: 'text' | 'binary') => {
     if (oid === OID.int8) return (v: string) => Number(v);
     if (oid === OID.timestamptz) return (v: string) => new Date(v).toISOString();
     if (oid === OID.json || oid === OID.jsonb) return (v: string) => v;
-    return pg.types.getTypeParser(oid, format ?? 'text');
+    return types.getTypeParser(oid, format ?? 'text');
   };
   return { getTypeParser } as pg.CustomTypesConfig;
 }
@@ -68,13 +68,15 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     throw new Error(`Invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`);
   }
   if (schema) await createSchema(url, schema);
+  // Loaded by the dialect in use only: a SQLite process never holds the PostgreSQL driver, and back.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
     // A server that never answers (a dropped route, a full pool) fails the caller instead of
     // hanging it: 'Store unavailable', category database, and the caller's retry policy decides.
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
-    types: uniformTypes(),
+    types: uniformTypes(pg.types),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', opts.onPoolError ?? (() => undefined));
@@ -98,6 +100,7 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
 }
 
 async function createSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
@@ -111,6 +114,7 @@ async function openSqlite(path: string, busyRetry: BusyRetryPolicy): Promise<Sto
   mkdirSync(dirname(path), { recursive: true });
   // Never wait inside SQLite: better-sqlite3 would block the event loop for the whole wait.
   // withBusyRetry waits between tries asynchronously instead.
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
   const writer = new BetterSqlite3(path, { timeout: 0 });
   let reader: BetterSqlite3.Database | undefined;
   try {
