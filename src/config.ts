@@ -196,11 +196,17 @@ export const configSchema = z.strictObject({
           keyFile: z.string().min(1).optional(),
           serverName: z.string().min(1).optional(),
         })
-        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
-          message: 'give certFile and keyFile together (mTLS needs both)',
-        })
-        .refine((t) => !(t.enabled === false && (t.caFile || t.certFile || t.keyFile)), {
-          message: 'TLS files are set but tls.enabled is false',
+        // Each problem is reported on the key that has it, so the message names its variable too.
+        .superRefine((t, ctx) => {
+          if (t.certFile !== undefined && t.keyFile === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'required with certFile (TEMPORAL_TLS_CERT): mTLS needs both, set TEMPORAL_TLS_KEY too' });
+          }
+          if (t.keyFile !== undefined && t.certFile === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['certFile'], message: 'required with keyFile (TEMPORAL_TLS_KEY): mTLS needs both, set TEMPORAL_TLS_CERT too' });
+          }
+          if (t.enabled === false && (t.caFile || t.certFile || t.keyFile)) {
+            ctx.addIssue({ code: 'custom', path: ['enabled'], message: 'TLS files are set (TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY) but TLS is off (TEMPORAL_TLS=false)' });
+          }
         })
         .prefault({}),
       /** Temporal Cloud API key (sent as a bearer token; implies TLS). */

@@ -53,12 +53,12 @@ describe('Temporal connection options', () => {
   });
 
   it('a certificate without its key (or a key without its certificate) is refused naming both settings', () => {
-    expect(() => loadConfig({ TEMPORAL_TLS_CERT: pki.clientCert })).toThrow(/temporal\.tls: give certFile and keyFile together \(mTLS needs both\)/);
-    expect(() => loadConfig({ TEMPORAL_TLS_KEY: pki.clientKey })).toThrow(/give certFile and keyFile together/);
+    expect(() => loadConfig({ TEMPORAL_TLS_CERT: pki.clientCert })).toThrow(/temporal\.tls\.keyFile: required with certFile \(TEMPORAL_TLS_CERT\): mTLS needs both, set TEMPORAL_TLS_KEY too/);
+    expect(() => loadConfig({ TEMPORAL_TLS_KEY: pki.clientKey })).toThrow(/temporal\.tls\.certFile: required with keyFile \(TEMPORAL_TLS_KEY\)/);
   });
 
   it('files given with TLS turned off are refused', () => {
-    expect(() => loadConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: pki.ca })).toThrow(/TLS files are set but tls\.enabled is false/);
+    expect(() => loadConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: pki.ca })).toThrow(/temporal\.tls\.enabled \(TEMPORAL_TLS\): TLS files are set .* but TLS is off/);
   });
 
   it('a missing or unreadable file is a ConfigError naming the setting and the file', () => {
