@@ -4,6 +4,7 @@
  */
 import { configSecrets, type Config } from '../config';
 import { recordSendInDryRun } from './dry-run';
+import { DISPATCH_JITTER_SECONDS } from '../sources';
 import { SalesmsgClient } from '../integrations/salesmsg';
 import { TelegramBot } from '../integrations/telegram';
 import { TwilioVoice } from '../integrations/twilio';
@@ -26,6 +27,30 @@ export const CONSOLE_RECIPIENT = 'log';
 
 export type Channels = Partial<Record<Channel, ChannelSender>> & { console: ChannelSender };
 
+/**
+ * Telegram's limit per chat: about one message a second ("avoid sending more than one message per
+ * second" in a chat; its 30 a second in all is far above what one operator gets). Every channel
+ * set of the process shares this pacer, so messages to one chat leave a second (and a jitter)
+ * after the previous one was answered. A second process may still meet a 429: its retry_after is
+ * honoured like any Retry-After.
+ */
+const telegramChatPacer = (() => {
+  const answeredAt = new Map<string, number>();
+  const spacingMs = 1000 + DISPATCH_JITTER_SECONDS * 1000;
+  return {
+    async wait(chatId: string): Promise<void> {
+      const last = answeredAt.get(chatId);
+      const waitMs = last === undefined ? 0 : last + spacingMs - Date.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, spacingMs)));
+    },
+    answered(chatId: string): void {
+      answeredAt.set(chatId, Date.now());
+      // Bounded: only chats written to in the last few seconds matter.
+      if (answeredAt.size > 1000) for (const [chat, at] of answeredAt) if (at < Date.now() - 10_000) answeredAt.delete(chat);
+    },
+  };
+})();
+
 export function createChannels(config: Config, logger: Logger): Channels {
   const timeoutMs = config.comms.sendTimeoutMs;
   const { salesmsg, twilio, operatorPhone } = config.comms;
@@ -46,7 +71,14 @@ export function createChannels(config: Config, logger: Logger): Channels {
       defaultRecipient: config.telegram.chatId,
       addressKind: 'telegram',
       service: 'telegram',
-      send: async (chatId, text) => crashAfter('send.telegram.after_accept', String((await bot.sendMessage(chatId, text)).messageId)),
+      send: async (chatId, text) => {
+        await telegramChatPacer.wait(chatId);
+        try {
+          return crashAfter('send.telegram.after_accept', String((await bot.sendMessage(chatId, text)).messageId));
+        } finally {
+          telegramChatPacer.answered(chatId);
+        }
+      },
     };
   }
   if (salesmsg.token) {

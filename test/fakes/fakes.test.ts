@@ -356,3 +356,23 @@ describe('TelegramFake', () => {
     expect(list((await call(`${base(fake)}/getUpdates`)).json, 'result')).toHaveLength(1);
   });
 });
+
+describe('TelegramFake: sendMessage to one chat, at most one a second', () => {
+  it('a second message to the same chat within the second gets 429 with retry_after in the body; another chat is free', async () => {
+    const fake = new TelegramFake({ rateLimit: false });
+    const url = await fake.start();
+    try {
+      const send = (chat: number) =>
+        fetch(`${url}/bot${fake.token}/sendMessage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: chat, text: 'hi' }) });
+      expect((await send(1)).status).toBe(200);
+      const limited = await send(1);
+      expect(limited.status).toBe(429);
+      expect(await limited.json()).toMatchObject({ ok: false, error_code: 429, parameters: { retry_after: 1 } });
+      expect((await send(2)).status).toBe(200);
+      expect(fake.perChatRateLimited).toBe(1);
+      expect(fake.sent.map((m) => m.chatId)).toEqual([1, 2]);
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { type FakeResponse, HttpFake, type RecordedRequest, TokenBucket, breakFirstItem, isRecord } from './http-fake';
+import { type FakeResponse, HttpFake, type RecordedRequest, SlidingWindow, TokenBucket, breakFirstItem, isRecord } from './http-fake';
 
 export interface TelegramFakeOptions {
   token?: string;
@@ -9,6 +9,12 @@ export interface TelegramFakeOptions {
    * wait only in the body (parameters.retry_after), so clients must read it there.
    */
   retryAfterHeader?: boolean;
+  /**
+   * sendMessage to one chat: at most this many per second (Telegram's FAQ: "avoid sending more
+   * than one message per second" in a chat), answered 429 with retry_after past it. Default 1;
+   * false turns it off.
+   */
+  perChatPerSecond?: number | false;
 }
 
 export interface TelegramUpdate {
@@ -45,6 +51,10 @@ export class TelegramFake extends HttpFake {
   otherPoller = false;
   /** Messages the bot sent via sendMessage. */
   readonly sent: { chatId: number | string; text: string }[] = [];
+  /** sendMessage 429s from the per-chat limit (also counted in rateLimited). */
+  perChatRateLimited = 0;
+  private readonly perChat: number | null;
+  private readonly chatWindows = new Map<string, SlidingWindow>();
   private updates: TelegramUpdate[] = [];
   private nextUpdateId = FIRST_UPDATE_ID;
   private nextMessageId = 1;
@@ -54,6 +64,7 @@ export class TelegramFake extends HttpFake {
     super(limit ? new TokenBucket(limit.perSecond, limit.burst) : null);
     this.token = options.token ?? '123456:TEST-TOKEN';
     this.retryAfterHeader = options.retryAfterHeader ?? false;
+    this.perChat = options.perChatPerSecond === false ? null : (options.perChatPerSecond ?? 1);
   }
 
   /** Queues an incoming private message as the next update. */
@@ -131,6 +142,17 @@ export class TelegramFake extends HttpFake {
     if (rawChatId === undefined || rawChatId === '') return this.badRequest('Bad Request: chat_id is empty');
     if (typeof text !== 'string' || text === '') return this.badRequest('Bad Request: message text is empty');
     const chatId = typeof rawChatId === 'number' || /^-?\d+$/.test(String(rawChatId)) ? Number(rawChatId) : String(rawChatId);
+    if (this.perChat !== null) {
+      const key = String(chatId);
+      const window = this.chatWindows.get(key) ?? new SlidingWindow(this.perChat, 1000);
+      this.chatWindows.set(key, window);
+      const decision = window.take(performance.now());
+      if (!decision.ok) {
+        this.rateLimited += 1;
+        this.perChatRateLimited += 1;
+        return { status: 429, body: this.errorBody(429, decision.retryAfterSeconds) };
+      }
+    }
     this.sent.push({ chatId, text });
     const result = {
       message_id: this.nextMessageId++,

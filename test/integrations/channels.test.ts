@@ -10,8 +10,12 @@ import { TelegramBot, type TelegramSettings } from '../../src/integrations/teleg
 import { TwilioVoice, type TwilioSettings } from '../../src/integrations/twilio';
 import { SALESMSG_MESSAGES_PATH, SalesmsgFake, TelegramFake, TwilioFake, isRecord, type HttpFake } from '../fakes';
 import { freePort } from '../helpers/ports';
+import { configSchema } from '../../src/config';
+import { createChannels } from '../../src/activities/channels';
+import { createLogger } from '../../src/logger';
 
-const telegramFake = new TelegramFake({ rateLimit: false });
+// The wire and the error mapping, not the limits: the clients send to one chat back to back.
+const telegramFake = new TelegramFake({ rateLimit: false, perChatPerSecond: false });
 const salesmsgFake = new SalesmsgFake({ rateLimit: false });
 const twilioFake = new TwilioFake();
 const fakes: HttpFake[] = [telegramFake, salesmsgFake, twilioFake];
@@ -370,3 +374,23 @@ describe('the fakes check what the clients rely on', () => {
     expect(salesmsgFake.sent.length).toBe(sent);
   });
 });
+
+describe('the Telegram channel keeps to one message a second per chat', () => {
+  it('two messages to one chat, back to back: both delivered, a second apart, no 429', async () => {
+    const fake = new TelegramFake({ rateLimit: false });
+    const url = await fake.start();
+    try {
+      const config = configSchema.parse({ telegram: { botToken: fake.token, apiBase: url, chatId: '4242' } });
+      const channels = createChannels(config, createLogger('silent'));
+      await channels.telegram!.send('4242', 'first');
+      await channels.telegram!.send('4242', 'second');
+      expect(fake.sent.map((m) => m.text)).toEqual(['first', 'second']);
+      expect(fake.perChatRateLimited).toBe(0);
+      const [a, b] = fake.requests.filter((r) => r.path.endsWith('/sendMessage')).map((r) => r.at);
+      expect(b! - a!).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
