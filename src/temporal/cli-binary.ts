@@ -44,7 +44,8 @@ export function cachedCliPath(cacheDir: string): string {
   return join(cacheDir, 'bin', EXE);
 }
 
-function isExecutableFile(path: string): boolean {
+/** Whether `path` is a file this process may execute. */
+export function isExecutableFile(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();

@@ -5,11 +5,10 @@
  * Only provisioning builds (scripts/provision-temporal-server.ts); tests and scripts find.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { quietly, type ProvisionLogger } from './cli-binary';
+import { isExecutableFile, quietly, type ProvisionLogger } from './cli-binary';
 
 const run = promisify(execFile);
 
@@ -36,15 +35,6 @@ export function cachedServerBinaries(cacheDir: string): TemporalServerBinaries {
   const version = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
   const at = (name: BinaryName) => join(cacheDir, 'bin', exe(`${BINARIES[name].cached}-${version}`));
   return { server: at('server'), sqlTool: at('sqlTool') };
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The cached binaries, or a message saying how to provision them. Never builds. */
