@@ -12,6 +12,16 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
+/** SIGTERM, and SIGKILL if it has not exited after `graceMs`; resolves once it has exited. */
+export async function stopGracefully(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** On SIGINT or SIGTERM: SIGKILL every tracked child, then exit 130; on any exit, kill them too. */
 export function killChildrenOnInterrupt(): void {
   process.once('exit', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { dynamicConfigArgs, searchAttributeArgs, temporalAnswers } from '../../src/temporal/dev-server';
 import type { Logger } from '../../src/logger';
-import { track } from './children';
+import { stopGracefully, track } from './children';
 
 export interface ChaosServer {
   readonly address: string;
@@ -61,12 +61,7 @@ export async function startChaosServer(opts: {
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    await stopGracefully(running, STOP_GRACE_MS);
   };
 
   await start();

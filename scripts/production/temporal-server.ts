@@ -12,7 +12,7 @@ import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { temporalAnswers } from '../../src/temporal/dev-server';
 import type { TemporalServerBinaries } from '../../src/temporal/server-binary';
 import { createServer } from 'node:net';
-import { track } from '../chaos/children';
+import { stopGracefully, track } from '../chaos/children';
 
 const run = promisify(execFile);
 const START_TIMEOUT_MS = 90_000;
@@ -179,12 +179,7 @@ export async function startProductionServer(opts: {
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    await stopGracefully(running, STOP_GRACE_MS);
   };
 
   // The namespace does not exist at the first start: that start waits for the frontend only.
