@@ -16,7 +16,7 @@ import { bootSystem, startLocalTemporal } from '../test/helpers/boot';
 import { spawnWorker } from '../test/helpers/worker-processes';
 import { HubSpotFake, NotionFake, type HttpFake } from '../test/fakes';
 import { line } from './lib';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 
 const NOTION_PAGES = Number(process.env.BENCH_NOTION_PAGES ?? 2_000);
 const HUBSPOT_RUNS = (process.env.BENCH_CONTACTS ?? '10000,12000').split(',').map(Number);
@@ -34,7 +34,7 @@ interface Scenario {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const { env } = await startLocalTemporal();
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({ ...workflowBundleOptions(require.resolve('../src/workflows')), logger: new DefaultLogger('WARN') });
   const scenarios: (() => Promise<Scenario>)[] = [
     ...HUBSPOT_RUNS.map((contacts) => async (): Promise<Scenario> => {
       const fake = new HubSpotFake({ contacts: HubSpotFake.generateContacts(contacts) });

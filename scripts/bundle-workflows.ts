@@ -6,12 +6,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 
 /** Relative to the repository root; docker-compose.yml's OPS_WORKFLOW_BUNDLE points at it in the image. */
 export const WORKFLOW_BUNDLE_FILE = 'dist/workflow-bundle.js';
 export const WORKFLOWS_ENTRY = 'src/workflows/index.ts';
-/** Bundled beside the workflows (the worker's interceptors.workflowModules is ignored for a prebuilt bundle). */
-export const WORKFLOW_INTERCEPTORS = 'src/workflows/interceptors.ts';
 
 /** The repository root, whether this runs from scripts/ (tsx) or compiled from dist/scripts/. */
 export function repoRoot(from: string = __dirname): string {
@@ -26,8 +25,8 @@ export function repoRoot(from: string = __dirname): string {
 
 export async function bundleWorkflows(outFile: string, root: string = repoRoot(), logger?: Logger): Promise<number> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: join(root, WORKFLOWS_ENTRY),
-    workflowInterceptorModules: [join(root, WORKFLOW_INTERCEPTORS)],
+    // With the worker's interceptors and preload (ignored for a prebuilt bundle, so bundled here).
+    ...workflowBundleOptions(join(root, WORKFLOWS_ENTRY), join(root, 'src')),
     logger,
   });
   mkdirSync(dirname(outFile), { recursive: true });

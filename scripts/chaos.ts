@@ -18,7 +18,7 @@ import { freePort } from '../test/helpers/ports';
 import { scenarios, type ChaosContext, type Row } from './chaos/scenarios';
 import { startChaosServer } from './chaos/server';
 import { killChildrenOnInterrupt } from './chaos/children';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 
 async function main(): Promise<void> {
   killChildrenOnInterrupt();
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'ops-chaos-'));
   const started = performance.now();
   progress(`chaos: ${chosen.length} scenarios; bundling the workflows`);
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: new DefaultLogger('ERROR') });
+  const bundle = await bundleWorkflowCode({ ...workflowBundleOptions(require.resolve('../src/workflows')), logger: new DefaultLogger('ERROR') });
   const bundlePath = join(root, 'workflows.js');
   writeFileSync(bundlePath, bundle.code);
   const server = await startChaosServer({

@@ -15,7 +15,7 @@ import type { Config } from './config';
 import { missingSourceSettings, sqlitePath } from './config';
 import { SOURCE_NAMES, type SourceName } from './sources';
 import { existsSync } from 'node:fs';
-import { clip, controlsChangeSchema, describeIssues, escapeUnprintable, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState, type ControlsView } from './controls-model';
+import { clip, controlsSchemas, describeIssues, escapeUnprintable, hasUnprintable, parseControlsChange, type ControlsChange, type ControlsState, type ControlsView } from './controls-model';
 import { initialControls } from './controls-initial';
 import { StoreUnavailableError } from './errors';
 import {
@@ -91,7 +91,7 @@ export interface Who {
 }
 
 // The controls' own actor and reason rules, so every operator action is held to the same ones.
-const whoSchema = controlsChangeSchema.pick({ actor: true, reason: true });
+const whoSchema = controlsSchemas().controlsChange.pick({ actor: true, reason: true });
 
 /** Who or what an allowlisted address is: a name, not a document. */
 export const ALLOWLIST_LABEL_MAX_LENGTH = 100;

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { JOB_NAMES, type JobName } from './jobs';
 import { applyCadenceAliases } from './config-aliases';
-import { clip, escapeUnprintable, quietHoursSchema, timeZoneName } from './controls-model';
+import { clip, controlsSchemas, escapeUnprintable } from './controls-model';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 import { E164 } from './phone';
 import { intervalProblem } from './schedules/table';
@@ -253,7 +253,7 @@ export const configSchema = z.strictObject({
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
     .optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  timezone: timeZoneName.default('America/Chicago'),
+  timezone: controlsSchemas().timeZoneName.default('America/Chicago'),
   /** Where a missing temporal CLI is cached or built (outside the work tree, shared by clones). */
   cacheDir: z.string().min(1).default(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'personal-ops')),
   controls: z
@@ -262,7 +262,7 @@ export const configSchema = z.strictObject({
       jobsEnabled: z.boolean().default(true),
       commsEnabled: z.boolean().default(true),
       writeEnabled: z.boolean().default(true),
-      quietHours: quietHoursSchema
+      quietHours: controlsSchemas().quietHours
         .partial()
         .strict()
         .prefault({})

@@ -8,6 +8,7 @@
  * its free text clipped, so no input can grow a workflow's state or history without limit.
  */
 import { z } from 'zod';
+import { once } from './once';
 
 /** Who made a change: a user name or a program's name. */
 export const ACTOR_MAX_LENGTH = 100;
@@ -66,14 +67,6 @@ function operatorText(field: string, max: number) {
     });
 }
 
-const clockTime = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time HH:MM, e.g. 22:00');
-
-export const timeZoneName = z.string().max(TIME_ZONE_MAX_LENGTH).refine((name) => name.length <= TIME_ZONE_MAX_LENGTH && isKnownTimeZone(name), {
-  message: 'unknown IANA time zone (e.g. America/Chicago)',
-});
-
 export function isKnownTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
@@ -83,22 +76,62 @@ export function isKnownTimeZone(name: string): boolean {
   }
 }
 
-export const quietHoursSchema = z.strictObject({
-  enabled: z.boolean(),
-  start: clockTime,
-  end: clockTime,
-  timeZone: timeZoneName,
+/**
+ * The schemas of the controls, built on first use (see once.ts): the quiet hours, the flags, a
+ * change as an operator asks for it, and a whole state as it arrives from elsewhere (below).
+ */
+export const controlsSchemas = once(() => {
+  const clockTime = z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time HH:MM, e.g. 22:00');
+  const timeZoneName = z.string().max(TIME_ZONE_MAX_LENGTH).refine((name) => name.length <= TIME_ZONE_MAX_LENGTH && isKnownTimeZone(name), {
+    message: 'unknown IANA time zone (e.g. America/Chicago)',
+  });
+  const quietHours = z.strictObject({
+    enabled: z.boolean(),
+    start: clockTime,
+    end: clockTime,
+    timeZone: timeZoneName,
+  });
+  const controlFlags = z.strictObject({
+    killSwitch: z.boolean(),
+    jobsEnabled: z.boolean(),
+    commsEnabled: z.boolean(),
+    writeEnabled: z.boolean(),
+    quietHours,
+  });
+  const controlsChange = z.strictObject({
+    killSwitch: z.boolean().optional(),
+    jobsEnabled: z.boolean().optional(),
+    commsEnabled: z.boolean().optional(),
+    writeEnabled: z.boolean().optional(),
+    quietHours: quietHours.partial().strict().optional(),
+    actor: operatorText('who makes the change', ACTOR_MAX_LENGTH),
+    reason: operatorText('why the change is made', REASON_MAX_LENGTH),
+  });
+  /**
+   * A whole controls state as it arrives from elsewhere: a controlsChanged signal, ops-controls'
+   * own input after continue-as-new, the store mirror. The flags must be right (a job acts on
+   * them); free text written before the caps existed is clipped rather than refused, so an old
+   * long reason can never make a job drop a kill-switch signal. Unknown keys are dropped.
+   */
+  const controlsState = z.object({
+    killSwitch: z.boolean(),
+    jobsEnabled: z.boolean(),
+    commsEnabled: z.boolean(),
+    writeEnabled: z.boolean(),
+    quietHours,
+    version: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    updatedAt: z.string().transform((t) => clip(t, TIMESTAMP_MAX_LENGTH)),
+    updatedBy: z.string().transform((t) => clip(t, ACTOR_MAX_LENGTH)),
+    reason: z.string().transform((t) => clip(t, REASON_MAX_LENGTH)),
+  });
+  return { timeZoneName, quietHours, controlFlags, controlsChange, controlsState };
 });
-export type QuietHours = z.infer<typeof quietHoursSchema>;
-
-export const controlFlagsSchema = z.strictObject({
-  killSwitch: z.boolean(),
-  jobsEnabled: z.boolean(),
-  commsEnabled: z.boolean(),
-  writeEnabled: z.boolean(),
-  quietHours: quietHoursSchema,
-});
-export type ControlFlags = z.infer<typeof controlFlagsSchema>;
+type ControlsSchemas = ReturnType<typeof controlsSchemas>;
+export type QuietHours = z.infer<ControlsSchemas['quietHours']>;
+export type ControlFlags = z.infer<ControlsSchemas['controlFlags']>;
+export type ControlsChange = z.infer<ControlsSchemas['controlsChange']>;
 
 export interface ControlsState extends ControlFlags {
   /** Increments on every accepted change; lets a job ignore a stale signal. */
@@ -108,44 +141,15 @@ export interface ControlsState extends ControlFlags {
   readonly reason: string;
 }
 
-export const controlsChangeSchema = z.strictObject({
-  killSwitch: z.boolean().optional(),
-  jobsEnabled: z.boolean().optional(),
-  commsEnabled: z.boolean().optional(),
-  writeEnabled: z.boolean().optional(),
-  quietHours: quietHoursSchema.partial().strict().optional(),
-  actor: operatorText('who makes the change', ACTOR_MAX_LENGTH),
-  reason: operatorText('why the change is made', REASON_MAX_LENGTH),
-});
-export type ControlsChange = z.infer<typeof controlsChangeSchema>;
-
 export class InvalidControlsChange extends Error {
   override readonly name = 'InvalidControlsChange';
 }
-
-/**
- * A whole controls state as it arrives from elsewhere: a controlsChanged signal, ops-controls'
- * own input after continue-as-new, the store mirror. The flags must be right (a job acts on
- * them); free text written before the caps existed is clipped rather than refused, so an old
- * long reason can never make a job drop a kill-switch signal. Unknown keys are dropped.
- */
-export const controlsStateSchema = z.object({
-  killSwitch: z.boolean(),
-  jobsEnabled: z.boolean(),
-  commsEnabled: z.boolean(),
-  writeEnabled: z.boolean(),
-  quietHours: quietHoursSchema,
-  version: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  updatedAt: z.string().transform((t) => clip(t, TIMESTAMP_MAX_LENGTH)),
-  updatedBy: z.string().transform((t) => clip(t, ACTOR_MAX_LENGTH)),
-  reason: z.string().transform((t) => clip(t, REASON_MAX_LENGTH)),
-});
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** A received controls state, bounded; or why it is not one. Never throws. */
 export function checkControlsState(input: unknown): Checked<ControlsState> {
-  const parsed = controlsStateSchema.safeParse(input);
+  const parsed = controlsSchemas().controlsState.safeParse(input);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, error: `Invalid controls state: ${describeIssues(parsed.error.issues)}` };
@@ -153,7 +157,7 @@ export function checkControlsState(input: unknown): Checked<ControlsState> {
 
 /** Parses a change request; throws one error naming every bad field. */
 export function parseControlsChange(input: unknown): ControlsChange {
-  const parsed = controlsChangeSchema.safeParse(input);
+  const parsed = controlsSchemas().controlsChange.safeParse(input);
   if (!parsed.success) {
     throw new InvalidControlsChange(`Invalid controls change: ${describeIssues(parsed.error.issues)}`);
   }
@@ -171,7 +175,7 @@ export function applyControlsChange(
   at: string,
 ): ControlsState {
   const quietHours = { ...current.quietHours, ...change.quietHours };
-  const checked = quietHoursSchema.safeParse(quietHours);
+  const checked = controlsSchemas().quietHours.safeParse(quietHours);
   if (!checked.success) {
     throw new InvalidControlsChange(`Invalid controls change: ${describeIssues(checked.error.issues, 'quietHours')}`);
   }

@@ -13,31 +13,31 @@ import { z } from 'zod';
 import { describeIssues, type Checked } from './controls-model';
 import type { JobRegistration } from './definitions';
 import { JOB_NAMES } from './jobs';
+import { once } from './once';
 
 /** Far above the jobs that run at once (ten job types, a few runs each); bounds state and fan-out. */
 export const MAX_REGISTERED_JOBS = 500;
 /** Temporal's own default limit on a workflow id's length. */
 export const WORKFLOW_ID_MAX_LENGTH = 1000;
 
-const workflowIdSchema = z
-  .string()
-  .min(1, 'expected a workflow id')
-  .max(WORKFLOW_ID_MAX_LENGTH, `at most ${WORKFLOW_ID_MAX_LENGTH} characters`);
-
-export const jobRegistrationSchema = z.strictObject({
-  workflowId: workflowIdSchema,
-  job: z.enum(JOB_NAMES),
+/** Built on first use (see once.ts). */
+const schemas = once(() => {
+  const workflowId = z
+    .string()
+    .min(1, 'expected a workflow id')
+    .max(WORKFLOW_ID_MAX_LENGTH, `at most ${WORKFLOW_ID_MAX_LENGTH} characters`);
+  return { workflowId, jobRegistration: z.strictObject({ workflowId, job: z.enum(JOB_NAMES) }) };
 });
 
 export function checkJobRegistration(input: unknown): Checked<JobRegistration> {
-  const parsed = jobRegistrationSchema.safeParse(input);
+  const parsed = schemas().jobRegistration.safeParse(input);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, error: `Invalid job registration: ${describeIssues(parsed.error.issues)}` };
 }
 
 export function checkWorkflowId(input: unknown): Checked<string> {
-  const parsed = workflowIdSchema.safeParse(input);
+  const parsed = schemas().workflowId.safeParse(input);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, error: `Invalid workflow id: ${describeIssues(parsed.error.issues)}` };

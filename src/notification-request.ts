@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { clip, describeIssues, type Checked } from './controls-model';
+import { once } from './once';
 import type { Severity } from './store/schema';
 
 const SEVERITIES = ['SEV0', 'SEV1', 'WARN', 'INFO'] as const satisfies readonly Severity[];
@@ -16,32 +17,34 @@ export const NOTIFICATION_BODY_MAX_LENGTH = 20_000;
 const KEY_MAX_LENGTH = 1_000;
 const META_MAX_JSON_LENGTH = 10_000;
 
-const key = (what: string) => z.string().trim().min(1, `expected ${what}`).max(KEY_MAX_LENGTH, `at most ${KEY_MAX_LENGTH} characters`);
-
-export const notificationRequestSchema = z.object({
-  idempotencyKey: key('an idempotency key'),
-  severity: z.enum(SEVERITIES),
-  type: key('an alert type'),
-  title: z
-    .string()
-    .trim()
-    .min(1, 'expected a title')
-    .transform((t) => clip(t, NOTIFICATION_TITLE_MAX_LENGTH)),
-  body: z.string().transform((t) => clip(t, NOTIFICATION_BODY_MAX_LENGTH)),
-  requiresApproval: z.boolean().optional(),
-  meta: z
-    .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= META_MAX_JSON_LENGTH, `at most ${META_MAX_JSON_LENGTH} characters as JSON`)
-    .optional(),
-  deliver: z.enum(['call', 'text']).optional(),
-  workflowId: key('a workflow id').optional(),
-  incidentId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+/** Built on first use (see once.ts). */
+export const notificationRequestSchema = once(() => {
+  const key = (what: string) => z.string().trim().min(1, `expected ${what}`).max(KEY_MAX_LENGTH, `at most ${KEY_MAX_LENGTH} characters`);
+  return z.object({
+    idempotencyKey: key('an idempotency key'),
+    severity: z.enum(SEVERITIES),
+    type: key('an alert type'),
+    title: z
+      .string()
+      .trim()
+      .min(1, 'expected a title')
+      .transform((t) => clip(t, NOTIFICATION_TITLE_MAX_LENGTH)),
+    body: z.string().transform((t) => clip(t, NOTIFICATION_BODY_MAX_LENGTH)),
+    requiresApproval: z.boolean().optional(),
+    meta: z
+      .record(z.string(), z.unknown())
+      .refine((m) => JSON.stringify(m).length <= META_MAX_JSON_LENGTH, `at most ${META_MAX_JSON_LENGTH} characters as JSON`)
+      .optional(),
+    deliver: z.enum(['call', 'text']).optional(),
+    workflowId: key('a workflow id').optional(),
+    incidentId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  });
 });
 
-export type CheckedNotificationRequest = z.infer<typeof notificationRequestSchema>;
+export type CheckedNotificationRequest = z.infer<ReturnType<typeof notificationRequestSchema>>;
 
 export function checkNotificationRequest(input: unknown): Checked<CheckedNotificationRequest> {
-  const parsed = notificationRequestSchema.safeParse(input);
+  const parsed = notificationRequestSchema().safeParse(input);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, error: `Invalid notification: ${describeIssues(parsed.error.issues)}` };

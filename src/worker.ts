@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from './activities';
@@ -10,6 +8,8 @@ import type { Logger } from './logger';
 import { warmUpFetch } from './integrations/warm-up';
 import { SOURCE_NAMES, sourceTaskQueue, taskQueueRate } from './sources';
 import type { Store } from './store';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from './workflow-bundle';
+
 
 export interface WorkerDeps {
   config: Config;
@@ -22,19 +22,6 @@ export interface WorkerDeps {
   extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
   /** Overrides where workflows come from (tests add their own workflow module). */
   workflowsPath?: string;
-}
-
-/**
- * Workflow interceptors (dry runs: workflows/interceptors.ts). Every bundle of our workflows must
- * include them (bundleWorkflowCode's workflowInterceptorModules): a prebuilt bundle ignores the
- * worker's own list.
- */
-export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [moduleFile('workflows/interceptors')];
-
-/** A module of ours by path: compiled (.js beside this file) or TypeScript (tsx, vitest). */
-function moduleFile(relative: string): string {
-  const base = join(__dirname, relative);
-  return ['.js', '.ts'].map((ext) => base + ext).find((file) => existsSync(file)) ?? `${base}.ts`;
 }
 
 /** The process's workers, run and stopped together. */
@@ -57,7 +44,7 @@ export async function createWorker(deps: WorkerDeps): Promise<OpsWorker> {
   const workflowSource =
     config.temporal.workflowBundle && !deps.workflowsPath
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
-      : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows') };
+      : { workflowsPath: deps.workflowsPath ?? require.resolve('./workflows'), bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } };
   const activities = createActivities(activityDeps);
   const interceptors = { activity: [activityBoundary(activityDeps)], workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] };
   const base = { connection: deps.connection, namespace: config.temporal.namespace, interceptors };

@@ -19,7 +19,7 @@ import { dynamicConfigArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
 import { TEST_NAMESPACES } from './helpers/namespaces';
 import { dropTestRunSchemas, testRunId } from './helpers/postgres';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -63,7 +63,7 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
       }).catch((err: Error) => {
         throw new Error(`The test Temporal dev server (${cli}) did not start: ${err.message}`);
       }),
-      bundleWorkflowCode({ workflowsPath: join(__dirname, 'workflows', 'index.ts'), workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: quietBundlerLogger }),
+      bundleWorkflowCode({ ...workflowBundleOptions(join(__dirname, 'workflows', 'index.ts')), logger: quietBundlerLogger }),
     ]);
     env = started;
     const bundlePath = join(work, 'workflow-bundle.js');

@@ -6,7 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { JOB_NAMES } from '../../src/jobs';
 import { historyFile, parseTag } from './history-files';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from '../../src/workflow-bundle';
 
 const DIR = join(__dirname, '..', 'histories');
 
@@ -51,7 +51,7 @@ describe('recorded histories replay against the current workflow code', () => {
     const results = [];
     for await (const result of Worker.runReplayHistories(
       // With the interceptors every worker bundles: a dry run's activity results are opened by them.
-      { workflowsPath: join(__dirname, '..', 'workflows', 'index.ts'), interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }, replayName: 'replay-test' },
+      { workflowsPath: join(__dirname, '..', 'workflows', 'index.ts'), interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }, bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] }, replayName: 'replay-test' },
       histories,
     )) {
       results.push({ file: result.workflowId, error: result.error ? String(result.error) : undefined });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { controlsChangeSchema } from '../../controls-model';
+import { controlsSchemas } from '../../controls-model';
 import type { HttpDeps } from '../deps';
 
 /** Who a change is recorded as when the caller does not say. */
@@ -11,8 +11,8 @@ export const DEFAULT_HTTP_ACTOR = 'http-api';
 // The controls' own actor and reason rules (printable, one line, length-capped).
 const killSwitchBody = z.strictObject({
   on: z.boolean(),
-  reason: controlsChangeSchema.shape.reason,
-  actor: controlsChangeSchema.shape.actor.optional(),
+  reason: controlsSchemas().controlsChange.shape.reason,
+  actor: controlsSchemas().controlsChange.shape.actor.optional(),
 });
 
 export async function registerControls(app: FastifyInstance, deps: HttpDeps): Promise<void> {
