@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { bootSystem, startLocalTemporal, type TestSystem } from '../test/helpers/boot';
 
@@ -27,4 +28,39 @@ export function percentile(values: number[], p: number): number {
 
 export function line(label: string, value: string): void {
   process.stdout.write(`${label.padEnd(44)} ${value}\n`);
+}
+
+/** CPU seconds so far of this process and of its child processes (the dev server), read from /proc. */
+export interface CpuSnapshot {
+  self: number;
+  children: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function childCpuSeconds(): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command's closing parenthesis: state ppid ... utime(12) stime(13).
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const own = process.cpuUsage();
+  return { self: (own.user + own.system) / 1e6, children: childCpuSeconds() };
+}
+
+/** CPU milliseconds per run spent by this process (client and worker) and by the dev server since `from`. */
+export function cpuPerRun(from: CpuSnapshot, runs: number): { selfMs: number; serverMs: number } {
+  const to = cpuSnapshot();
+  return { selfMs: ((to.self - from.self) * 1000) / runs, serverMs: ((to.children - from.children) * 1000) / runs };
 }
