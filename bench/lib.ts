@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { BareActivities } from './bare-workflow';
 import { bootSystem, startLocalTemporal, type TestSystem } from '../test/helpers/boot';
 
 /** A dev server of our own and a full system on it, running the test workflows (noopJob, gatedJob). */
@@ -63,4 +65,40 @@ export function cpuSnapshot(): CpuSnapshot {
 export function cpuPerRun(from: CpuSnapshot, runs: number): { selfMs: number; serverMs: number } {
   const to = cpuSnapshot();
   return { selfMs: ((to.self - from.self) * 1000) / runs, serverMs: ((to.children - from.children) * 1000) / runs };
+}
+
+/** A worker of bare Temporal beside the system, on its own task queue: the baselines' workflows (bare-workflow.ts). */
+export async function startBareWorker(
+  sys: TestSystem,
+  onBlocked: () => void = () => undefined,
+): Promise<{ taskQueue: string; stop: () => Promise<void> }> {
+  const native = await NativeConnection.connect({ address: sys.config.temporal.address });
+  const taskQueue = `${sys.config.temporal.taskQueue}-bare`;
+  const activities: BareActivities = {
+    bareNoopActivity: async () => undefined,
+    bareBlockActivity: async () => {
+      const ctx = Context.current();
+      onBlocked();
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200);
+      }
+    },
+  };
+  const worker = await Worker.create({
+    connection: native,
+    namespace: sys.config.temporal.namespace,
+    taskQueue,
+    workflowsPath: require.resolve('./bare-workflow'),
+    activities,
+  });
+  const running = worker.run();
+  return {
+    taskQueue,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await native.close();
+    },
+  };
 }

@@ -5,8 +5,7 @@
  * Prints throughput at a concurrency, latency one at a time, and the ratios (goal: wrapper
  * throughput >= 0.77 of bare, sequential p50 <= 1.3x bare).
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { cpuPerRun, cpuSnapshot, line, percentile, startBench } from './lib';
+import { cpuPerRun, cpuSnapshot, line, percentile, startBareWorker, startBench } from './lib';
 import { startTestJob } from '../test/helpers/boot';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 150);
@@ -72,16 +71,8 @@ const median = (values: number[]): number => percentile(values, 50);
 
 async function main(): Promise<void> {
   const { sys, stop } = await startBench();
-  const native = await NativeConnection.connect({ address: sys.config.temporal.address });
-  const bareQueue = `${sys.config.temporal.taskQueue}-bare`;
-  const bareWorker = await Worker.create({
-    connection: native,
-    namespace: sys.config.temporal.namespace,
-    taskQueue: bareQueue,
-    workflowsPath: require.resolve('./bare-workflow'),
-    activities: { bareNoopActivity: async () => undefined },
-  });
-  const bareRunning = bareWorker.run();
+  const bareWorker = await startBareWorker(sys);
+  const bareQueue = bareWorker.taskQueue;
   try {
     const { latency, rounds } = await compare(
       async (id) => {
@@ -109,9 +100,7 @@ async function main(): Promise<void> {
     line('throughput ratio job / bare, per round', ratios.map((v) => v.toFixed(2)).join(', '));
     line('throughput ratio, median (goal >= 0.77)', median(ratios).toFixed(2));
   } finally {
-    bareWorker.shutdown();
-    await bareRunning;
-    await native.close();
+    await bareWorker.stop();
     await stop();
   }
 }
