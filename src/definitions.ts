@@ -37,6 +37,11 @@ export interface JobRegistration {
  */
 export const jobStartedSignal = defineSignal<[JobRegistration]>('jobStarted');
 export const jobEndedSignal = defineSignal<[string]>('jobEnded');
+/**
+ * Several runs ended (recordRun, from the worker): one signal for the runs that end together, so
+ * a kill switch that ends a hundred runs queues a few signals on ops-controls, not a hundred.
+ */
+export const jobsEndedSignal = defineSignal<[string[]]>('jobsEnded');
 
 // every job
 export const controlsChangedSignal = defineSignal<[ControlsState]>('controlsChanged');

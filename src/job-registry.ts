@@ -17,6 +17,8 @@ import { once } from './once';
 
 /** Far above the jobs that run at once (ten job types, a few runs each); bounds state and fan-out. */
 export const MAX_REGISTERED_JOBS = 500;
+/** The most ids one jobsEnded signal may carry (at most about 100 KB). */
+export const MAX_ENDED_PER_SIGNAL = 100;
 /** Temporal's own default limit on a workflow id's length. */
 export const WORKFLOW_ID_MAX_LENGTH = 1000;
 
@@ -76,6 +78,20 @@ export class JobRegistry {
     const checked = checkJobRegistration(input);
     if (!checked.ok) return checked;
     return { ok: true, value: this.add(checked.value) };
+  }
+
+  /** Unregisters a jobsEnded list: refused whole if it is not a list or longer than the cap; bad ids in it are skipped and counted. */
+  unregisterAll(input: unknown): Checked<{ removed: number; invalid: number }> {
+    if (!Array.isArray(input)) return { ok: false, error: 'Invalid ended-jobs list: expected an array of workflow ids' };
+    if (input.length > MAX_ENDED_PER_SIGNAL) return { ok: false, error: `Invalid ended-jobs list: ${input.length} ids, at most ${MAX_ENDED_PER_SIGNAL}` };
+    let removed = 0;
+    let invalid = 0;
+    for (const id of input) {
+      const one = this.unregister(id);
+      if (!one.ok) invalid += 1;
+      else if (one.value.removed) removed += 1;
+    }
+    return { ok: true, value: { removed, invalid } };
   }
 
   unregister(input: unknown): Checked<{ removed: boolean }> {

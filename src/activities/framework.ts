@@ -3,7 +3,7 @@
  * kill-switch check: recording that a job was stopped must still happen.
  */
 import { checkControlsState, PENDING_CONTROLS_MEMO, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
-import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobEndedSignal, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
+import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobsEndedSignal, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
 import { initialControls, mirroredControls } from '../controls-initial';
 import {
   CATEGORY_POLICIES,
@@ -38,6 +38,7 @@ import {
 } from '../store';
 import { recordReplayResult } from '../store/dead-letters';
 import type { ActivityDeps } from './deps';
+import { EndedRuns } from './jobs-ended';
 import { alertFor, type Notifier } from './notify';
 import type { opsControls } from '../workflows/controls';
 
@@ -67,7 +68,7 @@ export interface RunRecord {
    * failed): the run's incidents are recorded, but their SEV0/SEV1 alerts are not sent a second time.
    */
   alertedDirectly?: boolean;
-  /** Tell ops-controls the run ended (jobEnded) once it is recorded: the job sends no signal of its own. */
+  /** Tell ops-controls the run ended (jobsEnded) once it is recorded: the job sends no signal of its own. */
   signalEnded?: boolean;
 }
 
@@ -109,18 +110,18 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
   }
 
   /**
-   * Takes the run off ops-controls' fan-out list. Best effort: a lost one only means one signal
-   * too many at the next change, which finds the run ended and drops it from the list then.
+   * Takes runs off ops-controls' fan-out list. Best effort: a lost one only means one signal too
+   * many at the next change, which finds the run ended and drops it from the list then.
    */
-  async function signalJobEnded(workflowId: string): Promise<void> {
+  const endedRuns = new EndedRuns(async (workflowIds) => {
     try {
       await client.connection.withDeadline(Date.now() + CONTROLS_DESCRIBE_DEADLINE_MS, () =>
-        client.workflow.getHandle(CONTROLS_WORKFLOW_ID).signal(jobEndedSignal, workflowId),
+        client.workflow.getHandle(CONTROLS_WORKFLOW_ID).signal(jobsEndedSignal, workflowIds),
       );
     } catch (err) {
-      deps.logger.debug({ workflowId, error: err instanceof Error ? err.message : String(err) }, 'jobEnded signal not sent');
+      deps.logger.debug({ runs: workflowIds.length, error: err instanceof Error ? err.message : String(err) }, 'jobsEnded signal not sent');
     }
-  }
+  });
 
   return {
     /**
@@ -204,7 +205,7 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
       const at = now();
       if (run.input.dryRun === true) {
         await recordDryRun(db, run, at);
-        if (run.signalEnded === true) await signalJobEnded(result.workflowId);
+        if (run.signalEnded === true) await endedRuns.ended(result.workflowId);
         return { consecutiveFailures: 0, alertRaised: false };
       }
       const recorded = await writeTransaction(db, async (tx) => {
@@ -217,7 +218,7 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
         if (raised.alert && !sentAlready) await alertFor(deps, notifier, raised.id, { ...report, severity: raised.severity });
       }
       if (result.outcome === 'succeeded') await resolveJobIncidents(db, result.job, `${result.job} succeeded (${result.workflowId})`, at);
-      if (run.signalEnded === true) await signalJobEnded(result.workflowId);
+      if (run.signalEnded === true) await endedRuns.ended(result.workflowId);
       return {
         consecutiveFailures: recorded.streak,
         deadLetterId: recorded.deadLetterId,

@@ -50,6 +50,7 @@ import {
   controlsChangedSignal,
   getControlsQuery,
   jobEndedSignal,
+  jobsEndedSignal,
   jobStartedSignal,
   setControlsUpdate,
   type JobRegistration,
@@ -211,6 +212,12 @@ export async function opsControls(input: OpsControlsInput): Promise<void> {
   setHandler(jobEndedSignal, (workflowId: unknown) => {
     const unregistered = registry.unregister(workflowId);
     if (!unregistered.ok) log.warn('jobEnded signal dropped', { error: unregistered.error });
+  });
+
+  setHandler(jobsEndedSignal, (workflowIds: unknown) => {
+    const unregistered = registry.unregisterAll(workflowIds);
+    if (!unregistered.ok) log.warn('jobsEnded signal dropped', { error: unregistered.error });
+    else if (unregistered.value.invalid > 0) log.warn('jobsEnded signal: invalid ids skipped', { invalid: unregistered.value.invalid });
   });
 
   // The SDK would keep signals of unknown names in memory for a handler that never comes.

@@ -62,7 +62,7 @@ async function controlsNow(sys: TestSystem): Promise<ControlsState> {
 describe('hostile payloads to ops-controls and jobs', () => {
   const system = systemWithControls();
 
-  it('malformed jobStarted, jobEnded and controlsChanged signals are dropped: the kill switch still turns on and off and a job still stops', async () => {
+  it('malformed jobStarted, jobEnded, jobsEnded and controlsChanged signals are dropped: the kill switch still turns on and off and a job still stops', async () => {
     const sys = system();
     const jobId = await startGatedJob(sys, 'hostile-gated');
     const state = await controlsNow(sys);
@@ -83,6 +83,9 @@ describe('hostile payloads to ops-controls and jobs', () => {
     await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobStarted');
     await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'noSuchSignal\x1b[2J', BIG);
     for (const payload of [null, 42, {}, ['hostile-gated'], BIG]) await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobEnded', payload);
+    // A list too long is refused whole (the job stays registered); bad ids in a list are skipped.
+    const endedLists = [null, 42, {}, 'hostile-gated', BIG, [42, {}, BIG, null], Array.from({ length: 101 }, () => 'hostile-gated')];
+    for (const payload of endedLists) await rawSignal(sys, CONTROLS_WORKFLOW_ID, 'jobsEnded', payload);
 
     const badStates = [
       null,
@@ -178,7 +181,7 @@ describe('hostile payloads to ops-controls and jobs', () => {
     );
     // Hostile signals in between did not wedge it either.
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('jobStarted', 'jobEnded'), fc.anything({ maxDepth: 2 }), async (name, raw) => {
+      fc.asyncProperty(fc.constantFrom('jobStarted', 'jobEnded', 'jobsEnded'), fc.anything({ maxDepth: 2 }), async (name, raw) => {
         await rawSignal(sys, CONTROLS_WORKFLOW_ID, name, raw);
       }),
       { numRuns: 10 },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SKIP_REASONS } from '../../src/definitions';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { CONTROLS_WORKFLOW_ID, SKIP_REASONS } from '../../src/definitions';
 import { listAudit } from '../../src/store';
 import { startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
@@ -58,5 +59,28 @@ describe('kill switch', () => {
     for (const id of ids) expect(sys.acts.stepCalls(id)).toEqual(['one']);
     expect(sys.acts.calls.slice(callsAtReturn).filter((c) => c.name === 'step')).toEqual([]);
     await sys.ops.setKillSwitch(false, who);
+  });
+
+  it('the runs a kill switch ends are taken off the fan-out list together: every id once, in fewer signals than runs', async () => {
+    const jobs = 12;
+    const arrivals = Array.from({ length: jobs }, () => sys.acts.reachedGate());
+    const ids = Array.from({ length: jobs }, (_, i) => `gated-ended-${i}`);
+    await Promise.all(ids.map((id) => startTestJob(sys, 'gatedJob', id)));
+    await Promise.all(arrivals);
+    const controls = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
+    const { runId } = await controls.describe();
+    await sys.ops.setKillSwitch(true, who);
+    await Promise.all(ids.map((id) => sys.ops.jobResult(id)));
+    await sys.ops.setKillSwitch(false, who);
+
+    const history = await sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID, runId).fetchHistory();
+    const lists = (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a?.signalName === 'jobsEnded')
+      .map((a) => defaultPayloadConverter.fromPayload<string[]>(a!.input!.payloads![0]!))
+      .filter((list) => list.some((id) => ids.includes(id)));
+    const ended = lists.flat().filter((id) => ids.includes(id));
+    expect([...ended].sort()).toEqual([...ids].sort());
+    expect(lists.length).toBeLessThan(jobs);
   });
 });

@@ -17,7 +17,7 @@ import {
   parseControlsChange,
   type ControlsState,
 } from '../../src/controls-model';
-import { JobRegistry, MAX_REGISTERED_JOBS } from '../../src/job-registry';
+import { JobRegistry, MAX_ENDED_PER_SIGNAL, MAX_REGISTERED_JOBS } from '../../src/job-registry';
 import { checkNotificationRequest, NOTIFICATION_BODY_MAX_LENGTH } from '../../src/notification-request';
 import { formatControls } from '../../src/cli/format';
 import { controlsState } from '../helpers/controls-state';
@@ -268,7 +268,20 @@ describe('a received controls state', () => {
 
 // ---- ops-controls' registry of running jobs ----
 
-describe('the job registry (jobStarted / jobEnded payloads)', () => {
+describe('the job registry (jobStarted / jobEnded / jobsEnded payloads)', () => {
+  it('a jobsEnded list: refused whole when it is not a list or too long; bad ids in it skipped and counted', () => {
+    const r = new JobRegistry();
+    for (const id of ['wf-1', 'wf-2', 'wf-3']) r.register({ workflowId: id, job: 'sync_n8n' });
+    for (const bad of [null, 'wf-1', { 0: 'wf-1' }, Array.from({ length: MAX_ENDED_PER_SIGNAL + 1 }, () => 'wf-1')]) {
+      expect(r.unregisterAll(bad)).toMatchObject({ ok: false, error: expect.stringContaining('ended-jobs list') });
+      expect(r.ids()).toEqual(['wf-1', 'wf-2', 'wf-3']);
+    }
+    expect(r.unregisterAll(['wf-1', 42, 'w'.repeat(1001), 'unknown', 'wf-3'])).toEqual({ ok: true, value: { removed: 2, invalid: 2 } });
+    expect(r.ids()).toEqual(['wf-2']);
+    expect(r.unregisterAll(Array.from({ length: MAX_ENDED_PER_SIGNAL }, () => 'wf-2'))).toEqual({ ok: true, value: { removed: 1, invalid: 0 } });
+    expect(r.size).toBe(0);
+  });
+
   it('refuses what is not a registration, naming the field, and changes nothing', () => {
     const r = new JobRegistry();
     r.register({ workflowId: 'wf-1', job: 'sync_n8n' });
