@@ -29,7 +29,7 @@ describe('the wrapper records a run locally and answers a kill switch before its
     await sys.close();
   });
 
-  it('a run is recorded by a local activity in its last task, and recordRun says jobEnded to ops-controls', async () => {
+  it('a run is recorded by a local activity in its last task, and recordRun says jobsEnded to ops-controls', async () => {
     const workflowId = await startTestJob(sys, 'noopJob', 'fast-noop-1');
     const result = await sys.ops.jobResult(workflowId);
     expect(result.outcome).toBe('succeeded');
@@ -44,9 +44,9 @@ describe('the wrapper records a run locally and answers a kill switch before its
     expect(audit).toMatchObject({ workflow_id: workflowId, outcome: 'succeeded' });
     const controls = await historyOf(sys, CONTROLS_WORKFLOW_ID);
     const ended = controls
-      .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'jobEnded')
-      .map((e) => Buffer.from(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!.data!).toString());
-    expect(ended).toContain(JSON.stringify(workflowId));
+      .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'jobsEnded')
+      .flatMap((e) => JSON.parse(Buffer.from(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!.data!).toString()) as string[]);
+    expect(ended).toContain(workflowId);
   });
 
   it('the kill switch is answered before its signals are delivered, and still stops every job', async () => {
