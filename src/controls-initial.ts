@@ -20,8 +20,11 @@ export async function mirroredControls(store: Store): Promise<ControlsState | un
  * server never silently turns a kill switch off), else the configured defaults.
  */
 export async function initialControls(config: Config, store: Store, now: Date): Promise<ControlsState> {
-  const mirrored = await mirroredControls(store);
-  if (mirrored) return mirrored;
+  return (await mirroredControls(store)) ?? configuredControls(config, now);
+}
+
+/** The controls as configured: the state of a store that has never mirrored any. */
+export function configuredControls(config: Config, now: Date): ControlsState {
   return {
     ...config.controls,
     version: 0,

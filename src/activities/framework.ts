@@ -4,7 +4,7 @@
  */
 import { checkControlsState, PENDING_CONTROLS_MEMO, supersedes, type ControlsChange, type ControlsState } from '../controls-model';
 import { CONTROLS_WORKFLOW_ID, CONTROLS_WORKFLOW_TYPE, jobsEndedSignal, jobStartedSignal, type JobInput, type JobRegistration, type JobResult } from '../definitions';
-import { initialControls, mirroredControls } from '../controls-initial';
+import { configuredControls, initialControls, mirroredControls } from '../controls-initial';
 import {
   CATEGORY_POLICIES,
   ERROR_CATEGORIES,
@@ -15,7 +15,8 @@ import {
   type Severity,
 } from '../policies';
 import { activityInfo } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { StoreUnavailableError } from '../errors';
 import {
@@ -94,10 +95,12 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
   /** The state ops-controls' memo holds while the mirror is behind it; undefined when it is not (or cannot be read). */
   async function controlsAheadOfMirror(): Promise<ControlsState | undefined> {
     try {
+      // The service call itself: the handle's describe decodes every field, and only this one is read.
       const described = await client.connection.withDeadline(Date.now() + CONTROLS_DESCRIBE_DEADLINE_MS, () =>
-        client.workflow.getHandle(CONTROLS_WORKFLOW_ID).describe(),
+        client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId: CONTROLS_WORKFLOW_ID } }),
       );
-      const memo = described.memo?.[PENDING_CONTROLS_MEMO];
+      const field = described.workflowExecutionInfo?.memo?.fields?.[PENDING_CONTROLS_MEMO];
+      const memo = field ? defaultPayloadConverter.fromPayload(field) : undefined;
       if (memo === undefined || memo === null) return undefined;
       const checked = checkControlsState(memo);
       if (checked.ok) return checked.value;
@@ -123,6 +126,26 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
     }
   });
 
+  /**
+   * Signals the registration; only when ops-controls is not running is it started with it, from
+   * the store's mirror (so the common case reads no state it does not need).
+   */
+  async function register(registration: JobRegistration): Promise<void> {
+    try {
+      await client.workflow.getHandle(CONTROLS_WORKFLOW_ID).signal(jobStartedSignal, registration);
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    await client.workflow.signalWithStart<OpsControlsWorkflow, [JobRegistration]>(CONTROLS_WORKFLOW_TYPE, {
+      workflowId: CONTROLS_WORKFLOW_ID,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ state: await initialControls(config, store, now()) }],
+      signal: jobStartedSignal,
+      signalArgs: [registration],
+    });
+  }
+
   return {
     /**
      * Registers the job for controls signals (starting ops-controls if absent), then reads the
@@ -136,20 +159,13 @@ export function createFrameworkActivities(deps: ActivityDeps, notifier: Notifier
      * which covers a job that joins while the change is being applied.
      */
     async joinControls(registration: JobRegistration): Promise<{ controls: ControlsState; settings: JobSettings }> {
-      const initial = await initialControls(config, store, now());
-      await client.workflow.signalWithStart<OpsControlsWorkflow, [JobRegistration]>(CONTROLS_WORKFLOW_TYPE, {
-        workflowId: CONTROLS_WORKFLOW_ID,
-        taskQueue: config.temporal.taskQueue,
-        args: [{ state: initial }],
-        signal: jobStartedSignal,
-        signalArgs: [registration],
-      });
+      await register(registration);
       const [mirrored, ahead] = await Promise.all([
         // Bounded: a reason stored before the length caps is clipped, not carried into every job's history.
         mirroredControls(store),
         controlsAheadOfMirror(),
       ]);
-      const fromStore = mirrored ?? initial;
+      const fromStore = mirrored ?? configuredControls(config, now());
       const controls = ahead && supersedes(fromStore, ahead) ? ahead : fromStore;
       return {
         controls,

@@ -14,15 +14,17 @@ import {
 import { DRY_RUN_HEADER } from '../definitions';
 import { isDryRun, takeActivityResult } from './dry-run';
 
+// Not async: outside a dry run a call passes straight through, without a promise of its own
+// (the SDK captures a stack trace for every promise a workflow makes).
 class DryRunOutbound implements WorkflowOutboundCallsInterceptor {
-  async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
     if (!isDryRun()) return next(input);
-    return takeActivityResult(await next({ ...input, headers: { ...input.headers, [DRY_RUN_HEADER]: defaultPayloadConverter.toPayload(true) } }));
+    return next({ ...input, headers: { ...input.headers, [DRY_RUN_HEADER]: defaultPayloadConverter.toPayload(true) } }).then(takeActivityResult);
   }
 
-  async scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
     if (!isDryRun()) return next(input);
-    return takeActivityResult(await next({ ...input, headers: { ...input.headers, [DRY_RUN_HEADER]: defaultPayloadConverter.toPayload(true) } }));
+    return next({ ...input, headers: { ...input.headers, [DRY_RUN_HEADER]: defaultPayloadConverter.toPayload(true) } }).then(takeActivityResult);
   }
 }
 
