@@ -38,6 +38,23 @@ describe('ops-controls', () => {
     }
   });
 
+  it('a job that finds ops-controls gone starts it again from the store mirror, registered: a kill switch in the mirror stops it', async () => {
+    const fresh = await startSystem(CONFIG);
+    try {
+      const on = await fresh.ops.setKillSwitch(true, { actor: 'test', reason: 'before the restart' });
+      await fresh.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).terminate('test: gone');
+      const result = await fresh.ops.jobResult(await startTestJob(fresh, 'noopJob', 'joins-gone-controls'));
+      expect(result).toMatchObject({ outcome: 'skipped', reason: 'Kill switch is active' });
+      // Started by that job's join, from the mirror (not the configured defaults).
+      expect(await fresh.ops.getControls()).toMatchObject({ killSwitch: true, version: on.version, reason: 'before the restart' });
+      const started = await fresh.client.workflow.getHandle(CONTROLS_WORKFLOW_ID).fetchHistory();
+      const registered = (started.events ?? []).find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'jobStarted');
+      expect(Buffer.from(registered!.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!.data!).toString()).toContain('joins-gone-controls');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a change is applied, mirrored in the store and audited with who and why', async () => {
     const { version } = await sys.ops.getControls();
     const state = await sys.ops.changeControls({ commsEnabled: false, actor: 'jonah', reason: 'travelling' });
