@@ -152,9 +152,15 @@ async function main(): Promise<void> {
   for (const wf of FAILING_N8N) n8n.addFailures(wf, 4, recent);
   for (let i = 0; i < CHAT_MESSAGES; i++) comms.telegram.sendFromUser({ chatId: Number(OPERATOR_CHAT), text: `note ${i}` });
 
-  // Quiet hours off: every job must run whatever the hour of the CI run.
+  // Quiet hours off: every job must run whatever the hour of the CI run. An activity's completion
+  // sent while the server restarts can be lost (the SDK gives up after a few seconds of retries);
+  // Temporal then runs the activity again once its start-to-close timeout has passed, 5 minutes by
+  // default: 45 s here, so a lost completion is recovered well within JOBS_TIMEOUT_MS.
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ controls: { quietHours: { enabled: false, start: '22:00', end: '07:00' } } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ controls: { quietHours: { enabled: false, start: '22:00', end: '07:00' } }, limits: { activityTimeoutMs: 45_000 } }),
+  );
   const httpPort = await freePort();
   const c = comms.config().comms as { operatorPhone: string; salesmsg: { token: string; baseUrl: string }; twilio: { accountSid: string; authToken: string; from: string; baseUrl: string } };
   const storeUrl = new URL(pgUrl);
