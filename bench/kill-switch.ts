@@ -7,7 +7,7 @@
  * 100: both p99 <= 500 ms), and the ratio to bare Temporal.
  */
 import { line, percentile, startBareWorker, startBench } from './lib';
-import { startTestJob } from '../test/helpers/boot';
+import { startGatedJobs } from '../test/helpers/boot';
 
 const JOB_COUNTS = (process.env.BENCH_JOBS ?? '25,100').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -48,9 +48,7 @@ async function main(): Promise<void> {
 }
 
 async function killRound(sys: Sys, jobs: number, round: number, into: Stops | undefined): Promise<void> {
-  const arrivals = Array.from({ length: jobs }, () => sys.acts.reachedGate());
-  const ids = await Promise.all(Array.from({ length: jobs }, (_, i) => startTestJob(sys, 'gatedJob', `bench-kill-${jobs}-${round}-${i}`)));
-  await Promise.all(arrivals);
+  const ids = await startGatedJobs(sys, Array.from({ length: jobs }, (_, i) => `bench-kill-${jobs}-${round}-${i}`));
   const stoppedAt = ids.map((id) => sys.ops.jobResult(id).then((r) => ({ r, at: performance.now() })));
   const called = performance.now();
   await sys.ops.setKillSwitch(true, { actor: 'bench', reason: `round ${round}` });

@@ -10,7 +10,6 @@ import { SOURCE_NAMES, sourceTaskQueue, taskQueueRate } from './sources';
 import type { Store } from './store';
 import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from './workflow-bundle';
 
-
 export interface WorkerDeps {
   config: Config;
   connection: NativeConnection;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * Workflow interceptors (dry runs: workflows/interceptors.ts). Every bundle of our workflows must
  * include them: a prebuilt bundle ignores the worker's own list.
  */
-export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [moduleFile(__dirname, 'workflows/interceptors')];
+export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = ourModules(__dirname).interceptors;
 
 /**
  * Evaluated once per workflow thread and shared by every workflow in it (the SDK's
@@ -17,7 +17,7 @@ export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [moduleFile(__dir
  * replayed. Only libraries that keep no state of their own belong here: the SDK freezes them.
  * zod's own start-up was the largest part of starting a workflow (bench:throughput).
  */
-export const WORKFLOW_PRELOAD_MODULES: readonly string[] = [moduleFile(__dirname, 'workflows/preload')];
+export const WORKFLOW_PRELOAD_MODULES: readonly string[] = ourModules(__dirname).preload;
 
 /**
  * bundleWorkflowCode's options for our workflows from `workflowsPath`. `sourceDir` is where the
@@ -28,11 +28,12 @@ export function workflowBundleOptions(
   workflowsPath: string,
   sourceDir: string = __dirname,
 ): { workflowsPath: string; workflowInterceptorModules: string[]; preloadModules: string[] } {
-  return {
-    workflowsPath,
-    workflowInterceptorModules: [moduleFile(sourceDir, 'workflows/interceptors')],
-    preloadModules: [moduleFile(sourceDir, 'workflows/preload')],
-  };
+  const { interceptors, preload } = ourModules(sourceDir);
+  return { workflowsPath, workflowInterceptorModules: interceptors, preloadModules: preload };
+}
+
+function ourModules(sourceDir: string): { interceptors: string[]; preload: string[] } {
+  return { interceptors: [moduleFile(sourceDir, 'workflows/interceptors')], preload: [moduleFile(sourceDir, 'workflows/preload')] };
 }
 
 /** A module of ours by path: compiled (.js) or TypeScript (tsx, vitest). */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { CONTROLS_WORKFLOW_ID, SKIP_REASONS } from '../../src/definitions';
 import { listAudit } from '../../src/store';
-import { startGatedJob, startSystem, startTestJob, type TestSystem } from '../helpers/system';
+import { startGatedJob, startGatedJobs, startSystem, startTestJob, type TestSystem } from '../helpers/system';
 
 const who = { actor: 'test', reason: 'kill switch test' };
 
@@ -45,11 +45,7 @@ describe('kill switch', () => {
   });
 
   it('once the Update has returned, none of many running jobs starts another activity', async () => {
-    const jobs = 8;
-    const arrivals = Array.from({ length: jobs }, () => sys.acts.reachedGate());
-    const ids = Array.from({ length: jobs }, (_, i) => `gated-many-${i}`);
-    await Promise.all(ids.map((id) => startTestJob(sys, 'gatedJob', id)));
-    await Promise.all(arrivals);
+    const ids = await startGatedJobs(sys, Array.from({ length: 8 }, (_, i) => `gated-many-${i}`));
     await sys.ops.setKillSwitch(true, who);
     const callsAtReturn = sys.acts.calls.length;
     // Opening the gate lets any job that missed the signal run step two: none may.
@@ -63,10 +59,7 @@ describe('kill switch', () => {
 
   it('the runs a kill switch ends are taken off the fan-out list together: every id once, in fewer signals than runs', async () => {
     const jobs = 12;
-    const arrivals = Array.from({ length: jobs }, () => sys.acts.reachedGate());
-    const ids = Array.from({ length: jobs }, (_, i) => `gated-ended-${i}`);
-    await Promise.all(ids.map((id) => startTestJob(sys, 'gatedJob', id)));
-    await Promise.all(arrivals);
+    const ids = await startGatedJobs(sys, Array.from({ length: jobs }, (_, i) => `gated-ended-${i}`));
     const controls = sys.client.workflow.getHandle(CONTROLS_WORKFLOW_ID);
     const { runId } = await controls.describe();
     await sys.ops.setKillSwitch(true, who);

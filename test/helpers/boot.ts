@@ -134,6 +134,15 @@ export async function startTestJob(
   return workflowId;
 }
 
+/** Starts a gatedJob per id and resolves once every one is blocked at the gate, inside its first step. */
+export async function startGatedJobs(sys: TestSystem, workflowIds: string[]): Promise<string[]> {
+  // Listened for before the starts, so an arrival that comes first is not missed.
+  const arrivals = workflowIds.map(() => sys.acts.reachedGate());
+  await Promise.all(workflowIds.map((id) => startTestJob(sys, 'gatedJob', id)));
+  await Promise.all(arrivals);
+  return workflowIds;
+}
+
 /** Starts a gatedJob and resolves with its id once it is blocked at the gate, inside its first step. */
 export async function startGatedJob(sys: TestSystem, workflowId: string): Promise<string> {
   // Listened for before the start, so an arrival that comes first is not missed.
