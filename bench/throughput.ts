@@ -1,8 +1,9 @@
 /**
  * The job wrapper's cost against bare Temporal, measured in one run on one dev server: a no-op job
  * through the whole wrapper (register with ops-controls, pre-checks, audit row, search attributes,
- * memo) beside a bare workflow that calls one no-op activity, with the same runs and concurrency.
- * Prints throughput at a concurrency, latency one at a time, and the ratios (goal: wrapper
+ * memo) beside a bare workflow that calls one no-op activity, with the same runs and concurrency,
+ * the two taking turns (see compare). Prints latency one at a time, throughput and CPU per run at
+ * a concurrency round by round, and the ratios (goal: wrapper
  * throughput >= 0.77 of bare, sequential p50 <= 1.3x bare).
  */
 import { cpuPerRun, cpuSnapshot, line, percentile, startBareWorker, startBench } from './lib';
